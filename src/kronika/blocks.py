@@ -1,0 +1,67 @@
+"""Blocks: split a text at blank lines and give each block a kind.
+
+A block is a maximal run of non-blank lines, trimmed of surrounding white space,
+so ``text[start:end]`` is exactly its content and only white space lies between
+blocks. Kinds, decided in this order (simple on purpose; measured later):
+
+* ``boilerplate``: at most 400 characters and starts with a site-furniture
+  phrase ("Zobacz wideo", "Czytaj także", "Read more", "Читайте также", ...).
+* ``heading``: a single line of at most 200 characters and 25 words that does
+  not end in sentence punctuation (. ! ? … : ; ,), closing quotes ignored.
+* ``paragraph``: everything else.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kronika.record import Block
+
+BOILERPLATE_PREFIXES = (
+    # pl
+    "zobacz wideo", "zobacz też", "zobacz także", "zobacz również", "czytaj też",
+    "czytaj także", "czytaj również", "czytaj więcej", "przeczytaj też", "przeczytaj także",
+    "reklama", "posłuchaj",
+    # en
+    "watch video", "watch:", "read more", "read also", "advertisement", "subscribe to",
+    # cs, sl
+    "čtěte také", "přečtěte si také", "preberite še", "preberi tudi",
+    # ru, uk, bg
+    "читайте также", "смотрите также", "читайте також", "дивіться також",
+    "вижте още", "прочетете още",
+)
+MAX_BOILERPLATE_CHARS = 400
+MAX_HEADING_CHARS = 200
+MAX_HEADING_WORDS = 25
+# Consecutive lines that each hold something other than white space.
+BLOCK_RE = re.compile(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*")
+CLOSERS = "\"'”’»«)]"
+SENTENCE_END = ".!?…:;,"
+
+
+def split_blocks(text: str) -> list[Block]:
+    """Blocks of ``text`` in order, each with its kind."""
+    blocks = []
+    for match in BLOCK_RE.finditer(text):
+        raw = match[0]
+        start = match.start() + len(raw) - len(raw.lstrip())
+        end = match.start() + len(raw.rstrip())
+        blocks.append(Block(start, end, block_kind(text[start:end])))
+    return blocks
+
+
+def block_kind(content: str) -> str:
+    lowered = content.lower()
+    if len(content) <= MAX_BOILERPLATE_CHARS and lowered.startswith(BOILERPLATE_PREFIXES):
+        return "boilerplate"
+    if _looks_like_heading(content):
+        return "heading"
+    return "paragraph"
+
+
+def _looks_like_heading(content: str) -> bool:
+    if "\n" in content or len(content) > MAX_HEADING_CHARS:
+        return False
+    if len(content.split()) > MAX_HEADING_WORDS:
+        return False
+    return not content.rstrip(CLOSERS).endswith(tuple(SENTENCE_END))

@@ -1,0 +1,282 @@
+"""Build: seeds folder -> corpus folder (Parquet shards, manifest) + card.
+
+The build is a plan of shards. Seeds are sorted by id and cut into contiguous
+shards of at most ``shard_size`` seeds; ``run_shard`` turns one shard's seeds
+into one Parquet file and is a pure function of its ``ShardSpec``, so any
+engine (a local process pool here; Ray later) can run it and the bytes are the
+same. Annotators load once per worker process.
+
+A bad seed fails the whole build (the previous corpus stays untouched) unless
+``keep_going`` is set; then it is left out and listed with its reason. Every
+input is accounted for in the manifest and the build report.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from kronika import __version__
+from kronika.assemble import assemble, choose_entities
+from kronika.gold import gold_path, load_gold_file, read_gold
+from kronika.ingest import Document, SeedError, list_seeds, read_seed
+from kronika.layers import LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, tools_for
+from kronika.write import card_yaml, document_table, sha256_file, staged_folder, write_card, write_json, write_parquet
+
+DEFAULT_SHARD_SIZE = 1000
+CONFIG = "documents"
+MANIFEST = "manifest.json"
+
+
+class BuildError(RuntimeError):
+    """The build cannot finish; the message lists every reason, one per line."""
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    index: int
+    seeds: tuple[str, ...]
+    seeds_root: str
+    out_file: str
+    version: str
+    lexicon: tuple[Any, ...] = ()
+    cache_dir: str | None = None
+
+
+@dataclass
+class ShardResult:
+    index: int
+    out_file: str
+    num_rows: int = 0
+    num_bytes: int = 0
+    languages: list[str] = field(default_factory=list)
+    rejects: list[tuple[str, str]] = field(default_factory=list)
+    cached: int = 0
+
+
+@dataclass
+class BuildReport:
+    version: str
+    seeds: int
+    built: int
+    rejected: list[dict[str, str]]
+    skipped: list[dict[str, str]]
+    from_cache: int
+    shards: int
+    jobs: int
+    wall_seconds: float
+    articles_per_second: float
+
+    def summary(self) -> str:
+        lines = [
+            f"built {self.built} of {self.seeds} seeds into {self.shards} shard(s) with {self.jobs} job(s), "
+            f"{self.from_cache} from the cache, in {self.wall_seconds:.2f} s ({self.articles_per_second:.1f} articles/s)",
+        ]
+        lines += [f"rejected {r['file']}: {r['reason']}" for r in self.rejected]
+        lines += [f"skipped {r['file']}: {r['reason']}" for r in self.skipped]
+        return "\n".join(lines)
+
+
+def plan(seeds: list[Path], root: Path, stage: Path, shard_size: int, **common: Any) -> list[ShardSpec]:
+    """Contiguous shards of at most ``shard_size`` seeds, in id order."""
+    chunks = [seeds[i : i + shard_size] for i in range(0, len(seeds), shard_size)]
+    return [
+        ShardSpec(i, tuple(str(p) for p in chunk), str(root), str(stage / f"part-{i:05d}.parquet"), **common)
+        for i, chunk in enumerate(chunks)
+    ]
+
+
+def run_shard(spec: ShardSpec) -> ShardResult:
+    """Build one shard: its seeds -> one Parquet file (not written if no row)."""
+    tools = tools_for(spec.lexicon)
+    cache = LayerCache(Path(spec.cache_dir)) if spec.cache_dir else None
+    result = ShardResult(spec.index, spec.out_file)
+    rows = []
+    for seed in map(Path, spec.seeds):
+        try:
+            row, hit = build_row(seed, Path(spec.seeds_root), tools, cache)
+        except SeedError as err:
+            result.rejects.append((err.path, err.reason))
+            continue
+        rows.append(row)
+        result.cached += hit
+        result.languages.append(row["language"])
+    if rows:
+        table = document_table(rows, spec.version)
+        write_parquet(table, Path(spec.out_file))
+        result.num_rows, result.num_bytes = table.num_rows, table.nbytes
+    return result
+
+
+def build_row(seed: Path, root: Path, tools: Tools, cache: LayerCache | None) -> tuple[dict[str, Any], bool]:
+    """One seed -> one published row, and whether its layers came from the cache."""
+    doc = read_seed(seed, root)
+    gold_file = gold_path(seed)
+    gold = read_gold(gold_file, doc) if gold_file.exists() else None
+    layers, hit = _layers(doc, tools, cache)
+    entities, status = choose_entities(gold, layers.entities, layers.entity_status)
+    row = assemble(
+        doc,
+        language=layers.language,
+        language_script=layers.language_script,
+        language_score=layers.language_score,
+        languages=layers.languages,
+        entities=entities,
+        entity_status=status,
+    )
+    return row, hit
+
+
+def _layers(doc: Document, tools: Tools, cache: LayerCache | None):
+    if cache is not None:
+        found = cache.get(doc.sha256, tools.fingerprint)
+        if found is not None:
+            return found, True
+    layers = automatic_layers(doc, tools)
+    if cache is not None:
+        cache.put(doc.sha256, tools.fingerprint, layers)
+    return layers, False
+
+
+# ------------------------------------------------------------------- driver
+def build(
+    seeds_dir: Path,
+    out_dir: Path,
+    *,
+    jobs: int | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    keep_going: bool = False,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> BuildReport:
+    """Build the corpus; raise ``BuildError`` (output untouched) on bad seeds."""
+    started = time.perf_counter()
+    if not seeds_dir.is_dir():
+        raise BuildError(f"{seeds_dir}: seeds folder not found")
+    seeds, skipped = list_seeds(seeds_dir)
+    if not seeds:
+        raise BuildError(f"{seeds_dir}: no seed files (*.txt)")
+    jobs = jobs or os.cpu_count() or 1
+    lexicon = gold_lexicon(_gold_files(seeds))
+    with staged_folder(out_dir) as stage:
+        specs = plan(
+            seeds, seeds_dir, stage, shard_size, version=__version__, lexicon=lexicon,
+            cache_dir=str(cache_dir) if cache_dir else None,
+        )
+        results = sorted(_run(specs, jobs, progress, len(seeds)), key=lambda r: r.index)
+        rejects = [r for res in results for r in res.rejects]
+        if rejects and not keep_going:
+            raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
+        files = _finish(stage, results, out_dir, rejects, skipped)
+    _update_card(out_dir, files, results)
+    wall = time.perf_counter() - started
+    built = sum(r.num_rows for r in results)
+    return BuildReport(
+        version=__version__,
+        seeds=len(seeds),
+        built=built,
+        rejected=[{"file": f, "reason": r} for f, r in rejects],
+        skipped=[{"file": str(p), "reason": r} for p, r in skipped],
+        from_cache=sum(r.cached for r in results),
+        shards=len(files),
+        jobs=jobs,
+        wall_seconds=round(wall, 3),
+        articles_per_second=round(built / wall, 1) if wall else 0.0,
+    )
+
+
+def _gold_files(seeds: list[Path]) -> Iterator[dict[str, Any]]:
+    """Readable gold files; a broken one is reported by its seed's shard."""
+    for seed in seeds:
+        path = gold_path(seed)
+        if path.exists():
+            try:
+                yield load_gold_file(path)
+            except SeedError:
+                continue
+
+
+def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Iterable[ShardResult]:
+    bar = tqdm(total=total, unit="article", disable=not progress or None, file=sys.stderr, mininterval=1.0)
+    with bar:
+        if jobs == 1 or len(specs) == 1:
+            for spec in specs:
+                yield run_shard(spec)
+                bar.update(len(spec.seeds))
+            return
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(run_shard, spec): spec for spec in specs}
+            for future in as_completed(futures):
+                yield future.result()
+                bar.update(len(futures[future].seeds))
+
+
+def _finish(
+    stage: Path, results: list[ShardResult], out_dir: Path, rejects: list[tuple[str, str]], skipped: list
+) -> list[str]:
+    """Give the non-empty shards their Hub names and write the manifest."""
+    written = [r for r in results if r.num_rows]
+    files = []
+    for i, result in enumerate(written):
+        name = f"{CONFIG}/train-{i:05d}-of-{len(written):05d}.parquet"
+        target = stage / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(result.out_file, target)
+        files.append(name)
+    manifest = {
+        "name": "kronika",
+        "version": __version__,
+        "files": [
+            {"path": name, "sha256": sha256_file(stage / name), "num_rows": pq.ParquetFile(stage / name).metadata.num_rows}
+            for name in files
+        ],
+        "rejected": [{"file": _relative(f, out_dir), "reason": r} for f, r in rejects],
+        "skipped": [{"file": _relative(str(p), out_dir), "reason": r} for p, r in skipped],
+        "annotators": describe_tools(),
+    }
+    write_json(stage / MANIFEST, manifest)
+    return files
+
+
+def _relative(path: str, out_dir: Path) -> str:
+    """Paths in committed files are relative to the dataset root, never absolute."""
+    try:
+        return os.path.relpath(path, out_dir.resolve().parent)
+    except ValueError:
+        return Path(path).name
+
+
+def _update_card(out_dir: Path, files: list[str], results: list[ShardResult]) -> None:
+    card = out_dir.resolve().parent / "README.md"
+    prefix = out_dir.resolve().name
+    languages = sorted({lang for r in results for lang in r.languages if lang != "und"}) or ["und"]
+    write_card(
+        card,
+        card_yaml(
+            version=__version__,
+            shard_paths=[f"{prefix}/{name}" for name in files],
+            num_examples=sum(r.num_rows for r in results),
+            num_bytes=sum(r.num_bytes for r in results),
+            languages=languages,
+        ),
+    )
+
+
+def write_report(report: BuildReport, path: Path) -> None:
+    write_json(path, asdict(report))
+
+
+def report_json(report: BuildReport) -> str:
+    return json.dumps(asdict(report), ensure_ascii=False)

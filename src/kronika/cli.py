@@ -1,0 +1,117 @@
+"""The ``kronika`` command: build, validate, schema, eval-language, eval-entities.
+
+Bad input ends with one line per problem and a non-zero exit, never a traceback.
+Heavy modules are imported inside each command, so ``kronika validate`` works
+without any annotator installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+MAX_PROBLEMS_SHOWN = 200
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("eval-language", "eval-entities"):
+        return _evaluate(argv[0], argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("kronika: interrupted; the previous output is untouched", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kronika", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    build = sub.add_parser("build", help="build the corpus from seed files")
+    build.add_argument("--seeds", type=Path, default=Path("seeds"), help="seed folder (default: seeds)")
+    build.add_argument("--out", type=Path, default=Path("corpus"), help="corpus folder; its parent holds the card (default: corpus)")
+    build.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    build.add_argument("--shard-size", type=int, default=None, help="seeds per Parquet shard (default: 1000)")
+    build.add_argument("--keep-going", action="store_true", help="leave bad seeds out (listed with reasons) instead of failing")
+    build.add_argument("--cache", type=Path, default=Path(".kronika-cache"), help="layer cache folder (default: .kronika-cache)")
+    build.add_argument("--no-cache", action="store_true", help="annotate every seed afresh and write no cache")
+    build.add_argument("--report", type=Path, default=None, help="also write the build report as JSON here")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(run=_build)
+
+    validate = sub.add_parser("validate", help="check a corpus folder, Parquet file or JSONL file")
+    validate.add_argument("path", type=Path)
+    validate.set_defaults(run=_validate)
+
+    schema = sub.add_parser("schema", help="write the JSON Schema files")
+    schema.add_argument("--out", type=Path, default=Path("schema"), help="folder (default: schema)")
+    schema.set_defaults(run=_schema)
+
+    sub.add_parser("eval-language", help="measure language identification on a gold JSONL file", add_help=False)
+    sub.add_parser("eval-entities", help="measure the automatic entity layer on a gold JSONL file", add_help=False)
+    return parser
+
+
+def _build(args: argparse.Namespace) -> int:
+    from kronika.build import DEFAULT_SHARD_SIZE, BuildError, build, write_report
+
+    try:
+        report = build(
+            args.seeds,
+            args.out,
+            jobs=args.jobs,
+            shard_size=args.shard_size or DEFAULT_SHARD_SIZE,
+            keep_going=args.keep_going,
+            cache_dir=None if args.no_cache else args.cache,
+            progress=not args.quiet,
+        )
+    except BuildError as err:
+        print(f"kronika build: failed; {args.out} is unchanged", file=sys.stderr)
+        print(err, file=sys.stderr)
+        return EXIT_INVALID
+    print(report.summary())
+    if args.report:
+        write_report(report, args.report)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from kronika.validate import validate_path
+
+    problems = validate_path(args.path)
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        print(problem)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        print(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more")
+    if problems:
+        print(f"{args.path}: {len(problems)} problem(s)", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{args.path}: valid")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from kronika.record import SCHEMAS, schema_text
+    from kronika.write import write_text
+
+    for name in SCHEMAS:
+        write_text(args.out / name, schema_text(name))
+        print(args.out / name)
+    return 0
+
+
+def _evaluate(command: str, argv: list[str]) -> int:
+    if command == "eval-language":
+        from kronika.eval_language import main as run
+    else:
+        from kronika.eval_entities import main as run
+    return run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

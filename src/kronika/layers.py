@@ -1,0 +1,124 @@
+"""Automatic annotation layers of one document, and their cache.
+
+The layers (language tags, automatic entities) are computed from the text
+alone, so they are cached under the seed's sha256 plus a fingerprint of every
+annotator name, tool version and lexicon entry that produced them. Editing a
+seed, upgrading a tool or growing the lexicon changes the key; stale entries
+are never read. The cache is safe to delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from functools import cache, cached_property
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from kronika import entities, language
+from kronika.ingest import Document
+from kronika.record import LanguageSpan, Mention
+
+LAYER_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Layers:
+    language: str
+    language_script: str
+    language_score: float
+    languages: list[LanguageSpan]
+    entities: list[Mention]
+    entity_status: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Layers:
+        data = json.loads(text)
+        data["languages"] = [LanguageSpan(**s) for s in data["languages"]]
+        data["entities"] = [Mention(**m) for m in data["entities"]]
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The loaded annotators of one process."""
+
+    tagger: language.LanguageTagger
+    annotator: entities.EntityAnnotator
+
+    @cached_property
+    def fingerprint(self) -> str:
+        parts = [str(LAYER_FORMAT), language.ANNOTATOR, json.dumps(language.tool_versions(), sort_keys=True)]
+        parts.append(self.annotator.fingerprint())
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def describe_tools() -> dict[str, Any]:
+    """Annotator names and tool versions, without loading any model."""
+    return {
+        "language": {"layer": language.ANNOTATOR, "tools": language.tool_versions()},
+        "entities": {"layers": list(entities.LAYERS), "tools": {"morfeusz2": _version("morfeusz2")}},
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+@cache
+def tools_for(lexicon: tuple[entities.LexiconEntry, ...]) -> Tools:
+    """Load the annotators once per process (per lexicon)."""
+    return Tools(language.get_tagger(), entities.get_annotator(lexicon))
+
+
+def gold_lexicon(gold_files: Any) -> tuple[entities.LexiconEntry, ...]:
+    """Lexicon entries learned from gold layers: each (lemma, label, id) once, sorted."""
+    entries = {(m["lemma"], m["label"], m["entity_id"]) for data in gold_files for m in data["mentions"]}
+    return tuple(entities.LexiconEntry(*e) for e in sorted(entries))
+
+
+def automatic_layers(doc: Document, tools: Tools) -> Layers:
+    tagged = tools.tagger.tag_document(doc.text, doc.blocks)
+    found = tools.annotator.annotate(doc.text, tagged.language)
+    return Layers(
+        language=tagged.language,
+        language_script=tagged.language_script,
+        language_score=tagged.score,
+        languages=list(tagged.spans),
+        entities=found,
+        entity_status=entities.entity_status(tagged.language),
+    )
+
+
+class LayerCache:
+    """Content-addressed JSON files: ``<dir>/<key[:2]>/<key>.json``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, sha256: str, fingerprint: str) -> Path:
+        key = hashlib.sha256(f"{sha256}:{fingerprint}".encode()).hexdigest()
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, sha256: str, fingerprint: str) -> Layers | None:
+        path = self._path(sha256, fingerprint)
+        try:
+            return Layers.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def put(self, sha256: str, fingerprint: str, layers: Layers) -> None:
+        path = self._path(sha256, fingerprint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(layers.to_json(), encoding="utf-8")
+        os.replace(tmp, path)

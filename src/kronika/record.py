@@ -1,0 +1,279 @@
+"""The one source of truth for the shape of a Kronika record.
+
+The JSON Schema below is written once, here. The Arrow schema (and from it the
+Hugging Face ``Features`` in the card) is derived from it by ``arrow_schema``,
+so the three cannot drift apart. ``schema/*.schema.json`` are dumps of these
+dicts; a test checks the files are up to date (``kronika schema`` rewrites them).
+
+This module imports nothing but the standard library and pyarrow, so a consumer
+can validate a download without any annotator installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+
+SCHEMA_BASE = "https://kronika.dev/schema"
+LABELS = ["PER", "ORG", "LOC", "EVT", "PRO"]
+BLOCK_KINDS = ["heading", "paragraph", "boilerplate"]
+DATE_PRECISIONS = ["year", "month", "day"]
+ENTITY_STATUSES = ["gold", "automatic", "lexicon", "none"]
+NEWLINES = ["lf", "crlf"]
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+# BCP-47 primary language subtag, or "und" for undetermined.
+LANG_PATTERN = r"^([a-z]{2,3}|und)$"
+# ISO 639-3 plus ISO 15924 script, as FineWeb-2 writes it ("pol_Latn"), or "und".
+LANG_SCRIPT_PATTERN = r"^([a-z]{3}_[A-Z][a-z]{3}|und)$"
+ENTITY_ID_PATTERN = r"^(PER|ORG|LOC|GPE|EVT|PRO)-[A-Za-z0-9][A-Za-z0-9_.-]*$"
+LAYER_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*_v[0-9]+$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+DATE_PATTERN = r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"
+WORD_RE = re.compile(r"\w+(?:[-'’.]\w+)*")
+
+
+@dataclass(frozen=True, order=True)
+class Mention:
+    """One entity mention: ``text[start:end] == mention.text`` (code points)."""
+
+    start: int
+    end: int
+    text: str
+    label: str
+    lemma: str
+    entity_id: str
+    source: str
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, order=True)
+class LanguageSpan:
+    start: int
+    end: int
+    language: str
+    score: float
+
+
+@dataclass(frozen=True, order=True)
+class Block:
+    start: int
+    end: int
+    kind: str
+
+
+def count_words(text: str) -> int:
+    """Words are runs of letters/digits, joined by inner hyphens, apostrophes or dots."""
+    return len(WORD_RE.findall(text))
+
+
+def raw_bytes(row: dict[str, Any]) -> bytes:
+    """Rebuild the seed file's exact bytes from a ``documents`` row (see ingest)."""
+    meta = row["metadata"]
+    content = meta["header"] + row["text"]
+    if meta["newline"] == "crlf":
+        content = content.replace("\n", "\r\n")
+    return (b"\xef\xbb\xbf" if meta["bom"] else b"") + content.encode("utf-8")
+
+
+# ---------------------------------------------------------------- JSON Schema
+def _offset() -> dict[str, Any]:
+    return {"type": "integer", "minimum": 0}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    out = dict(schema)
+    out["type"] = [schema["type"], "null"]
+    return out
+
+
+def _object(properties: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+MENTION_DEF = _object(
+    {
+        "start": _offset(),
+        "end": _offset(),
+        "text": {"type": "string", "minLength": 1},
+        "label": {"type": "string", "enum": LABELS},
+        "lemma": {"type": "string", "minLength": 1},
+        "entity_id": {"type": "string", "pattern": ENTITY_ID_PATTERN},
+        "source": {"type": "string", "pattern": LAYER_PATTERN},
+        "score": _nullable({"type": "number", "minimum": 0, "maximum": 1}),
+    },
+    "An entity mention: half-open [start, end) in code points of the document text.",
+)
+
+BLOCK_DEF = _object(
+    {
+        "start": _offset(),
+        "end": _offset(),
+        "kind": {"type": "string", "enum": BLOCK_KINDS},
+    },
+    "A run of non-blank lines; blocks are separated by blank lines.",
+)
+
+LANGUAGE_SPAN_DEF = _object(
+    {
+        "start": _offset(),
+        "end": _offset(),
+        "language": {"type": "string", "pattern": LANG_PATTERN},
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+    "A span of the text in one language.",
+)
+
+METADATA_DEF = _object(
+    {
+        "source_file": {"type": "string", "minLength": 1},
+        "sha256": {"type": "string", "pattern": SHA256_PATTERN},
+        "header": {"type": "string", "description": "Raw inline header removed from the text."},
+        "bom": {"type": "boolean", "description": "The file started with a UTF-8 BOM."},
+        "newline": {"type": "string", "enum": NEWLINES},
+        "date": _nullable({"type": "string", "pattern": DATE_PATTERN}),
+        "date_precision": _nullable({"type": "string", "enum": DATE_PRECISIONS}),
+        "title": _nullable({"type": "string"}),
+        "char_count": {"type": "integer", "minimum": 0},
+        "word_count": {"type": "integer", "minimum": 0},
+        "license": {"type": "string", "minLength": 1},
+    },
+    "Facts about the source file.",
+)
+
+
+def document_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of one ``documents`` row."""
+    schema = _object(
+        {
+            "id": {"type": "string", "pattern": ID_PATTERN},
+            "text": {"type": "string"},
+            "metadata": {"$ref": "#/$defs/metadata"},
+            "blocks": {"type": "array", "items": {"$ref": "#/$defs/block"}},
+            "language": {"type": "string", "pattern": LANG_PATTERN},
+            "language_script": {"type": "string", "pattern": LANG_SCRIPT_PATTERN},
+            "language_score": {"type": "number", "minimum": 0, "maximum": 1},
+            "languages": {"type": "array", "items": {"$ref": "#/$defs/language_span"}},
+            "entities": {"type": "array", "items": {"$ref": "#/$defs/mention"}},
+            "entity_status": {"type": "string", "enum": ENTITY_STATUSES},
+        },
+        "One Kronika article (config `documents`).",
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_BASE}/document.schema.json",
+        "title": "Kronika document",
+        **schema,
+        "$defs": {
+            "metadata": METADATA_DEF,
+            "block": BLOCK_DEF,
+            "language_span": LANGUAGE_SPAN_DEF,
+            "mention": MENTION_DEF,
+        },
+    }
+
+
+def gold_schema() -> dict[str, Any]:
+    """JSON Schema of a standoff gold file (``seeds/<id>.gold.json``)."""
+    gold_mention = _object(
+        {k: v for k, v in MENTION_DEF["properties"].items() if k not in ("source", "score")},
+        "A hand-checked mention; offsets into the built document `text`.",
+    )
+    schema = _object(
+        {
+            "doc_id": {"type": "string", "pattern": ID_PATTERN},
+            "sha256": {"type": "string", "pattern": SHA256_PATTERN},
+            "layer": {"type": "string", "pattern": LAYER_PATTERN},
+            "annotator": {"type": "string", "minLength": 1},
+            "mentions": {"type": "array", "items": {"$ref": "#/$defs/gold_mention"}},
+        },
+        "Gold entity mentions of one seed, kept apart from the seed text.",
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_BASE}/gold.schema.json",
+        "title": "Kronika gold layer",
+        **schema,
+        "$defs": {"gold_mention": gold_mention},
+    }
+
+
+SCHEMAS = {"document.schema.json": document_schema, "gold.schema.json": gold_schema}
+
+
+def schema_text(name: str) -> str:
+    """The exact bytes (as text) of ``schema/<name>``."""
+    return json.dumps(SCHEMAS[name](), indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------- Arrow schema
+_SCALARS = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
+
+
+def _arrow_type(node: dict[str, Any], defs: dict[str, Any]) -> pa.DataType:
+    """Map one JSON Schema node to its Arrow type ("null" in a type list is dropped:
+    Arrow fields are all nullable, and the JSON Schema enforces presence)."""
+    if "$ref" in node:
+        node = defs[node["$ref"].rsplit("/", 1)[-1]]
+    kind = node["type"]
+    if isinstance(kind, list):
+        kind = next(k for k in kind if k != "null")
+    if kind == "object":
+        return pa.struct(_arrow_fields(node, defs))
+    if kind == "array":
+        return pa.list_(_arrow_type(node["items"], defs))
+    return _SCALARS[kind]
+
+
+def _arrow_fields(node: dict[str, Any], defs: dict[str, Any]) -> list[pa.Field]:
+    return [pa.field(name, _arrow_type(child, defs)) for name, child in node["properties"].items()]
+
+
+def arrow_schema(json_schema: dict[str, Any] | None = None) -> pa.Schema:
+    """Arrow schema derived from the JSON Schema (column order = property order)."""
+    node = json_schema or document_schema()
+    return pa.schema(_arrow_fields(node, node.get("$defs", {})))
+
+
+# ------------------------------------------------ Hugging Face `Features`
+_HF_DTYPES = {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}
+
+
+def hf_features(schema: pa.Schema | None = None) -> dict[str, Any]:
+    """``datasets.Features.to_dict()`` of the Arrow schema, without importing datasets."""
+    return {f.name: _hf_feature(f.type) for f in (schema or arrow_schema())}
+
+
+def _hf_feature(typ: pa.DataType) -> dict[str, Any]:
+    if pa.types.is_struct(typ):
+        return {f.name: _hf_feature(f.type) for f in typ}
+    if pa.types.is_list(typ):
+        return {"feature": _hf_feature(typ.value_type), "_type": "List"}
+    return {"dtype": _HF_DTYPES[str(typ)], "_type": "Value"}
+
+
+def card_features(schema: pa.Schema | None = None) -> list[dict[str, Any]]:
+    """The card's ``dataset_info.features`` YAML list (``Features._to_yaml_list()``)."""
+    return [_card_feature(f.name, f.type) for f in (schema or arrow_schema())]
+
+
+def _card_feature(name: str, typ: pa.DataType) -> dict[str, Any]:
+    if pa.types.is_struct(typ):
+        return {"name": name, "struct": [_card_feature(f.name, f.type) for f in typ]}
+    if pa.types.is_list(typ):
+        inner = _card_feature(name, typ.value_type)
+        return {"name": name, "list": inner.get("struct") or inner.get("dtype") or inner}
+    return {"name": name, "dtype": _HF_DTYPES[str(typ)]}

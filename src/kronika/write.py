@@ -1,0 +1,142 @@
+"""Write: Parquet shards with fixed settings, the manifest and the card.
+
+Everything written here is deterministic (no timestamps, fixed writer options,
+rows in the order given) and atomic (temporary name, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from kronika.record import arrow_schema, card_features, hf_features
+
+# Fixed writer settings: changing any of them changes the bytes of every shard.
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "version": "2.6",
+    "data_page_size": 1 << 20,
+}
+ROW_GROUP_SIZE = 1000
+
+
+def document_table(rows: list[dict[str, Any]], version: str) -> pa.Table:
+    """Rows as an Arrow table with the HF features and Kronika version attached."""
+    metadata = {
+        "huggingface": json.dumps({"info": {"features": hf_features()}}),
+        "kronika_version": version,
+    }
+    return pa.Table.from_pylist(rows, schema=arrow_schema().with_metadata(metadata))
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write one shard atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
+    os.replace(tmp, path)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@contextmanager
+def staged_folder(dest: Path) -> Iterator[Path]:
+    """Yield an empty sibling folder; on success it replaces ``dest`` whole.
+
+    If the body raises, ``dest`` is left exactly as it was.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    old = dest.with_name(f".{dest.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(stage, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- card
+def card_yaml(
+    *, version: str, shard_paths: list[str], num_examples: int, num_bytes: int, languages: list[str]
+) -> dict[str, Any]:
+    """The YAML front matter of the dataset card."""
+    return {
+        "pretty_name": "Kronika",
+        "license": "other",
+        "license_name": "kronika-mixed",
+        "license_link": "LICENSE",
+        "language": languages,
+        "multilinguality": "multilingual" if len(languages) > 1 else "monolingual",
+        "task_categories": ["token-classification", "text-classification"],
+        "task_ids": ["named-entity-recognition", "language-identification"],
+        "size_categories": [_size_category(num_examples)],
+        "tags": ["news", "named-entities", "language-identification"],
+        "configs": [
+            {
+                "config_name": "documents",
+                "default": True,
+                "version": version,
+                "data_files": [{"split": "train", "path": shard_paths}],
+            }
+        ],
+        "dataset_info": [
+            {
+                "config_name": "documents",
+                "features": card_features(),
+                "splits": [{"name": "train", "num_bytes": num_bytes, "num_examples": num_examples}],
+            }
+        ],
+    }
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+def write_card(card: Path, front_matter: dict[str, Any]) -> None:
+    """Replace the YAML front matter of ``card`` (create it if needed), keep the body."""
+    body = "# Kronika\n\nAn annotated news corpus. See the Kronika project for documentation.\n"
+    if card.exists():
+        text = card.read_text(encoding="utf-8")
+        body = text[text.index("\n---\n", 4) + 5 :] if text.startswith("---\n") else text
+    dumped = yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=100)
+    write_text(card, f"---\n{dumped}---\n{body}")
