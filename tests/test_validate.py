@@ -1,0 +1,132 @@
+"""`kronika validate` catches what `datasets` accepts silently, naming file, record and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from kronika.assemble import assemble
+from kronika.cli import main
+from kronika.ingest import parse_seed
+from kronika.record import LanguageSpan, Mention
+from kronika.validate import validate_path
+from kronika.write import card_yaml, document_table, write_card, write_parquet
+
+TEXT = "date 2023-09 Władimir Putin spotkał się z Kim Dzong Unem we Władywostoku.\n"
+
+
+def good_row(doc_id: str = "doc1") -> dict:
+    doc = parse_seed(TEXT.encode(), f"{doc_id}.txt")
+    mentions = [
+        _mention(doc.text, "Władimir Putin", "Władimir Putin", "PER-Vladimir-Putin"),
+        _mention(doc.text, "Kim Dzong Unem", "Kim Dzong Un", "PER-Kim-Dzong-Un"),
+    ]
+    span = LanguageSpan(0, len(doc.text.rstrip()), "pl", 0.99)
+    return assemble(
+        doc, language="pl", language_script="pol_Latn", language_score=0.99,
+        languages=[span], entities=mentions, entity_status="gold",
+    )
+
+
+def _mention(text: str, surface: str, lemma: str, entity_id: str) -> Mention:
+    start = text.index(surface)
+    return Mention(start, start + len(surface), surface, "PER", lemma, entity_id, "gold_v1")
+
+
+def write_corpus(root: Path, rows: list[dict], num_examples: int | None = None) -> Path:
+    corpus = root / "corpus"
+    shard = corpus / "documents" / "train-00000-of-00001.parquet"
+    table = document_table(rows, "0.0.0")
+    write_parquet(table, shard)
+    front = card_yaml(
+        version="0.0.0", shard_paths=["corpus/documents/train-00000-of-00001.parquet"],
+        num_examples=len(rows) if num_examples is None else num_examples, num_bytes=table.nbytes, languages=["pl"],
+    )
+    write_card(root / "README.md", front)
+    return corpus
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def messages(path: Path) -> list[str]:
+    return [str(p) for p in validate_path(path)]
+
+
+def test_good_corpus_is_valid(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path, [good_row("a"), good_row("b")])
+    assert messages(corpus) == []
+    assert main(["validate", str(corpus)]) == 0
+
+
+def test_shifted_offset_names_record_and_field(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    row = good_row()
+    row["entities"][1]["start"] += 1
+    row["entities"][1]["end"] += 1
+    corpus = write_corpus(tmp_path, [row])
+    assert main(["validate", str(corpus)]) == 1
+    out = capsys.readouterr().out
+    assert "record doc1: entities[1].text: text[30:44] is 'im Dzong Unem ', not 'Kim Dzong Unem'" in out
+    assert "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda r: r["entities"][0].update(label="PERSON"), "entities[0].label: 'PERSON' is not one of"),
+        (lambda r: r["entities"][0].pop("lemma"), "entities[0]: 'lemma' is a required property"),
+        (lambda r: r.pop("language"), "(record): 'language' is a required property"),
+        (lambda r: r["metadata"].update(date_precision="day"), "metadata.date_precision: 'day' does not match date '2023-09'"),
+        (lambda r: r.update(text=r["text"] + "x"), "metadata.sha256: header + text do not rebuild the seed bytes"),
+        (lambda r: r["blocks"].clear(), "lies outside every block"),
+        (lambda r: r.update(language="Polish"), "language: 'Polish' does not match"),
+        (lambda r: r["entities"].reverse(), "overlaps or precedes the previous span"),
+        (lambda r: r["entities"][0].update(entity_id="Putin"), "entities[0].entity_id: 'Putin' does not match"),
+    ],
+    ids=["wrong label", "missing struct field", "missing column", "date precision", "lossless", "blocks", "language code", "order", "entity id"],
+)
+def test_jsonl_problems(tmp_path: Path, mutate, expected: str) -> None:
+    row = good_row()
+    mutate(row)
+    found = messages(write_jsonl(tmp_path / "rows.jsonl", [row]))
+    assert any(expected in m for m in found), found
+    assert all(m.startswith(str(tmp_path / "rows.jsonl") + ": record doc1") for m in found), found
+
+
+def test_missing_parquet_column_and_int32(tmp_path: Path) -> None:
+    table = document_table([good_row()], "0.0.0")
+    table = table.drop_columns(["entity_status"])
+    table = table.set_column(table.schema.get_field_index("language_score"), "language_score", pa.array([1], pa.int32()))
+    pq.write_table(table, tmp_path / "bad.parquet")
+    found = messages(tmp_path / "bad.parquet")
+    assert any("entity_status: column is missing" in m for m in found), found
+    assert any("language_score: has Arrow type int32, expected double" in m for m in found), found
+
+
+def test_mismatched_num_examples(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path, [good_row()], num_examples=5)
+    found = messages(corpus)
+    assert any("README.md: record -: dataset_info[documents].splits[train].num_examples: says 5, files hold 1" in m for m in found), found
+
+
+def test_duplicate_ids(tmp_path: Path) -> None:
+    found = messages(write_jsonl(tmp_path / "rows.jsonl", [good_row(), good_row()]))
+    assert any("id: duplicate id" in m for m in found), found
+
+
+def test_bad_json_line(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(good_row()) + "\n{not json\n", encoding="utf-8")
+    assert messages(path) == [f"{path}: record line 2: -: invalid JSON (Expecting property name enclosed in double quotes)"]
+
+
+def test_not_parquet(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "x.parquet").write_bytes(b"hello")
+    assert main(["validate", str(tmp_path / "x.parquet")]) == 1
+    assert "not a readable Parquet file" in capsys.readouterr().out
