@@ -1,0 +1,127 @@
+"""End to end: seeds -> corpus, read back by datasets, pyarrow, pandas, polars and DuckDB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import ROOT, SEED_ID
+from kronika.build import BuildError, build
+from kronika.cli import main
+from kronika.record import raw_bytes
+from kronika.validate import validate_path
+
+SHARD = "documents/train-00000-of-00001.parquet"
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build of the repo's seeds into a fresh dataset root."""
+    root = tmp_path_factory.mktemp("dataset")
+    build(ROOT / "seeds", root / "corpus", jobs=1, progress=False)
+    return root
+
+
+def test_rebuild_equals_committed_corpus(built: Path) -> None:
+    assert _tree(built / "corpus") == _tree(ROOT / "corpus"), "rebuild the corpus: kronika build"
+
+
+def test_two_builds_are_byte_identical(built: Path, tmp_path: Path) -> None:
+    assert main(["build", "--seeds", str(ROOT / "seeds"), "--out", str(tmp_path / "X"), "--jobs", "1", "--quiet", "--no-cache"]) == 0
+    assert _tree(tmp_path / "X") == _tree(built / "corpus")
+
+
+def test_seed_row_acceptance(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.load_dataset(str(ROOT), split="train", cache_dir=str(tmp_path / "cache"))
+    row = next(r for r in ds if r["id"] == SEED_ID)
+    assert row["metadata"]["date"] == "2023-09"
+    assert row["language"] == "pl"
+    assert len(row["entities"]) >= 40
+    assert all(row["text"][m["start"] : m["end"]] == m["text"] for m in row["entities"])
+    assert raw_bytes(row) == (ROOT / "seeds" / f"{SEED_ID}.txt").read_bytes()
+
+
+def test_load_dataset_equals_pyarrow(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.load_dataset(str(ROOT), split="train", cache_dir=str(tmp_path / "cache"))
+    table = pq.read_table(ROOT / "corpus" / SHARD)
+    assert ds.to_list() == table.to_pylist()
+    assert ds.info.version is not None and str(ds.info.version) == json.loads((ROOT / "corpus" / "manifest.json").read_text())["version"]
+
+
+def test_plain_readers() -> None:
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    path = ROOT / "corpus" / SHARD
+    n = pq.read_metadata(path).num_rows
+    assert len(pd.read_parquet(path)) == n
+    assert pl.read_parquet(path).height == n
+    assert duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchone()[0] == n
+    entities = duckdb.sql(f"select count(*) from (select unnest(entities) from read_parquet('{path}'))").fetchone()[0]
+    assert entities >= 40
+
+
+def test_committed_corpus_is_valid() -> None:
+    assert [str(p) for p in validate_path(ROOT / "corpus")] == []
+
+
+def _seeds(folder: Path, texts: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, raw in texts.items():
+        (folder / name).write_bytes(raw)
+    return folder
+
+
+def test_bad_seed_fails_and_leaves_output_untouched(tmp_path: Path) -> None:
+    seeds = _seeds(tmp_path / "seeds", {"a.txt": "Ala ma kota.\n".encode()})
+    out = tmp_path / "corpus"
+    build(seeds, out, jobs=1, progress=False)
+    before = _tree(out)
+    (seeds / "b.txt").write_bytes(b"bad \xff byte")
+    with pytest.raises(BuildError, match=r"b.txt: invalid UTF-8 at byte offset 4"):
+        build(seeds, out, jobs=1, progress=False)
+    assert _tree(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".corpus")]
+
+
+def test_keep_going_accounts_for_every_seed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    seeds = _seeds(tmp_path / "seeds", {"a.txt": b"Ala ma kota.\n", "b.txt": b"", "c.txt": b"x\x00y", "notes.md": b"hi"})
+    out = tmp_path / "corpus"
+    assert main(["build", "--seeds", str(seeds), "--out", str(out), "--keep-going", "--quiet", "--no-cache", "--jobs", "1"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["reason"] for r in manifest["rejected"]] == ["empty file", "NUL byte at byte offset 1"]
+    assert [r["reason"] for r in manifest["skipped"]] == ["not a seed: only *.txt files are built"]
+    assert manifest["files"][0]["num_rows"] == 1
+    printed = capsys.readouterr().out
+    assert "built 1 of 3 seeds" in printed and "rejected" in printed and "b.txt: empty file" in printed
+
+
+def test_cli_build_error_is_one_line_per_seed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    seeds = _seeds(tmp_path / "seeds", {"a.txt": b"", "b.txt": b"\xef\xbb"})
+    assert main(["build", "--seeds", str(seeds), "--out", str(tmp_path / "corpus"), "--quiet", "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "a.txt: empty file" in err and "b.txt: invalid UTF-8 at byte offset 0" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "corpus").exists()
+
+
+def test_shards_and_jobs_give_identical_bytes(tmp_path: Path) -> None:
+    texts = {f"doc{i:02d}.txt": f"Tytuł {i}\n\nAkapit numer {i} o Warszawie i Krakowie.\n".encode() for i in range(5)}
+    seeds = _seeds(tmp_path / "seeds", texts)
+    build(seeds, tmp_path / "one" / "corpus", jobs=1, shard_size=2, progress=False)
+    build(seeds, tmp_path / "two" / "corpus", jobs=2, shard_size=2, progress=False)
+    one, two = _tree(tmp_path / "one" / "corpus"), _tree(tmp_path / "two" / "corpus")
+    assert one == two
+    assert sorted(k for k in one if k.endswith(".parquet")) == [f"documents/train-0000{i}-of-00003.parquet" for i in range(3)]
+    assert (tmp_path / "one" / "README.md").read_bytes() == (tmp_path / "two" / "README.md").read_bytes()
+    assert validate_path(tmp_path / "one" / "corpus") == []

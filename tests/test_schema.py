@@ -1,0 +1,45 @@
+"""One source of truth: JSON Schema, Arrow schema and HF Features agree."""
+
+from __future__ import annotations
+
+import datasets
+import pyarrow.parquet as pq
+from jsonschema import Draft202012Validator
+
+from conftest import ROOT
+from kronika.record import SCHEMAS, arrow_schema, card_features, document_schema, hf_features, schema_text
+from kronika.validate import read_card
+
+
+def test_schema_files_are_up_to_date() -> None:
+    for name in SCHEMAS:
+        assert (ROOT / "schema" / name).read_text(encoding="utf-8") == schema_text(name), f"run `kronika schema` ({name})"
+
+
+def test_json_schemas_are_valid_2020_12() -> None:
+    for make in SCHEMAS.values():
+        schema = make()
+        Draft202012Validator.check_schema(schema)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["$id"].endswith(".schema.json")
+
+
+def test_arrow_columns_are_the_json_schema_properties() -> None:
+    assert arrow_schema().names == list(document_schema()["properties"])
+
+
+def test_hf_features_agree_with_datasets() -> None:
+    features = datasets.Features.from_arrow_schema(arrow_schema())
+    assert features.to_dict() == hf_features()
+    assert features._to_yaml_list() == card_features()
+    assert features.arrow_schema == arrow_schema()
+
+
+def test_card_and_committed_parquet_agree() -> None:
+    card = read_card(ROOT / "README.md")
+    info = next(i for i in card["dataset_info"] if i["config_name"] == "documents")
+    assert info["features"] == card_features()
+    for path in sorted((ROOT / "corpus").rglob("*.parquet")):
+        file_schema = pq.read_schema(path)
+        assert file_schema.remove_metadata() == arrow_schema(), path
+        assert datasets.Features.from_arrow_schema(file_schema).to_dict() == hf_features()
