@@ -66,8 +66,8 @@ def test_plain_readers() -> None:
     n = pq.read_metadata(path).num_rows
     assert len(pd.read_parquet(path)) == n
     assert pl.read_parquet(path).height == n
-    assert duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchone()[0] == n
-    entities = duckdb.sql(f"select count(*) from (select unnest(entities) from read_parquet('{path}'))").fetchone()[0]
+    assert duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchall()[0][0] == n
+    entities = duckdb.sql(f"select count(*) from (select unnest(entities) from read_parquet('{path}'))").fetchall()[0][0]
     assert entities >= 40
 
 

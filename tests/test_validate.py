@@ -60,7 +60,9 @@ def messages(path: Path) -> list[str]:
 
 
 def test_good_corpus_is_valid(tmp_path: Path) -> None:
-    corpus = write_corpus(tmp_path, [good_row("a"), good_row("b")])
+    plain = parse_seed("Tytuł\n\nTekst bez nagłówka.\n".encode(), "c.txt")
+    no_header = assemble(plain, language="und", language_script="und", language_score=0.0, languages=[], entities=[], entity_status="none")
+    corpus = write_corpus(tmp_path, [good_row("a"), good_row("b"), no_header])
     assert messages(corpus) == []
     assert main(["validate", str(corpus)]) == 0
 

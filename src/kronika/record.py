@@ -89,8 +89,9 @@ def _offset() -> dict[str, Any]:
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    out = dict(schema)
-    out["type"] = [schema["type"], "null"]
+    out = dict(schema, type=[schema["type"], "null"])
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
     return out
 
 

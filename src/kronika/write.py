@@ -78,6 +78,7 @@ def staged_folder(dest: Path) -> Iterator[Path]:
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
+    stage.chmod(0o755)
     try:
         yield stage
     except BaseException:
