@@ -7,7 +7,9 @@ import pyarrow.parquet as pq
 from jsonschema import Draft202012Validator
 
 from conftest import ROOT
-from kronika.record import SCHEMAS, arrow_schema, card_features, document_schema, hf_features, schema_text
+import pytest
+
+from kronika.record import CONFIGS, SCHEMAS, arrow_schema, card_features, document_schema, hf_features, schema_text
 from kronika.validate import read_card
 
 
@@ -28,11 +30,15 @@ def test_arrow_columns_are_the_json_schema_properties() -> None:
     assert arrow_schema().names == list(document_schema()["properties"])
 
 
-def test_hf_features_agree_with_datasets() -> None:
-    features = datasets.Features.from_arrow_schema(arrow_schema())
-    assert features.to_dict() == hf_features()
-    assert features._to_yaml_list() == card_features()
-    assert features.arrow_schema == arrow_schema()
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_hf_features_agree_with_datasets(config: str) -> None:
+    schema = arrow_schema(CONFIGS[config]())
+    features = datasets.Features.from_dict(hf_features(schema))
+    assert features.to_dict() == hf_features(schema)
+    assert features._to_yaml_list() == card_features(schema)
+    assert features.arrow_schema == schema.remove_metadata().with_metadata(features.arrow_schema.metadata)
+    for field in schema:
+        assert features.arrow_schema.field(field.name).type == field.type
 
 
 def test_card_and_committed_parquet_agree() -> None:

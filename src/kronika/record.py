@@ -212,7 +212,61 @@ def gold_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS = {"document.schema.json": document_schema, "gold.schema.json": gold_schema}
+BIO_TAGS = ["O"] + [f"{p}-{label}" for label in LABELS for p in ("B", "I")]
+CLASS_LABEL = "x-class-label"  # our annotation keyword: integer ids named by a list (HF ClassLabel)
+
+
+def _top(name: str, title: str, properties: dict[str, Any], description: str, defs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_BASE}/{name}",
+        "title": title,
+        **_object(properties, description),
+        "$defs": defs,
+    }
+
+
+def mention_schema() -> dict[str, Any]:
+    """JSON Schema of one ``mentions`` row: one entity mention with its context."""
+    props = {"doc_id": {"type": "string", "pattern": ID_PATTERN}}
+    props |= {k: v for k, v in MENTION_DEF["properties"].items()}
+    props |= {
+        "language": {"type": "string", "pattern": LANG_PATTERN},
+        "sentence_index": {"type": "integer", "minimum": 0},
+        "sentence_start": _offset(),
+        "sentence_end": _offset(),
+        "sentence": {"type": "string", "minLength": 1},
+    }
+    return _top("mention.schema.json", "Kronika mention", props, "One entity mention (config `mentions`); offsets into the document text.", {})
+
+
+def sentence_schema() -> dict[str, Any]:
+    """JSON Schema of one ``sentences`` row: tokens with BIO tags for token classification."""
+    props = {
+        "doc_id": {"type": "string", "pattern": ID_PATTERN},
+        "sentence_index": {"type": "integer", "minimum": 0},
+        "start": _offset(),
+        "end": _offset(),
+        "language": {"type": "string", "pattern": LANG_PATTERN},
+        "tokens": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "token_offsets": {"type": "array", "items": {"$ref": "#/$defs/offset"}},
+        "ner_tags": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0, "maximum": len(BIO_TAGS) - 1, CLASS_LABEL: BIO_TAGS},
+        },
+    }
+    offset = _object({"start": _offset(), "end": _offset()}, "A token's [start, end) in the document text.")
+    return _top("sentence.schema.json", "Kronika sentence", props, "One sentence (config `sentences`).", {"offset": offset})
+
+
+SCHEMAS = {
+    "document.schema.json": document_schema,
+    "mention.schema.json": mention_schema,
+    "sentence.schema.json": sentence_schema,
+    "gold.schema.json": gold_schema,
+}
+# config name -> JSON Schema of its rows
+CONFIGS = {"documents": document_schema, "mentions": mention_schema, "sentences": sentence_schema}
 
 
 def schema_text(name: str) -> str:
@@ -240,7 +294,14 @@ def _arrow_type(node: dict[str, Any], defs: dict[str, Any]) -> pa.DataType:
 
 
 def _arrow_fields(node: dict[str, Any], defs: dict[str, Any]) -> list[pa.Field]:
-    return [pa.field(name, _arrow_type(child, defs)) for name, child in node["properties"].items()]
+    return [_arrow_field(name, child, defs) for name, child in node["properties"].items()]
+
+
+def _arrow_field(name: str, node: dict[str, Any], defs: dict[str, Any]) -> pa.Field:
+    """A field; class-label names ride along in the field metadata."""
+    names = node.get("items", {}).get(CLASS_LABEL) or node.get(CLASS_LABEL)
+    metadata = {CLASS_LABEL: json.dumps(names)} if names else None
+    return pa.field(name, _arrow_type(node, defs), metadata=metadata)
 
 
 def arrow_schema(json_schema: dict[str, Any] | None = None) -> pa.Schema:
@@ -253,28 +314,37 @@ def arrow_schema(json_schema: dict[str, Any] | None = None) -> pa.Schema:
 _HF_DTYPES = {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}
 
 
+def _class_names(field: pa.Field) -> list[str] | None:
+    raw = (field.metadata or {}).get(CLASS_LABEL.encode())
+    return json.loads(raw) if raw else None
+
+
 def hf_features(schema: pa.Schema | None = None) -> dict[str, Any]:
     """``datasets.Features.to_dict()`` of the Arrow schema, without importing datasets."""
-    return {f.name: _hf_feature(f.type) for f in (schema or arrow_schema())}
+    return {f.name: _hf_feature(f.type, _class_names(f)) for f in (schema or arrow_schema())}
 
 
-def _hf_feature(typ: pa.DataType) -> dict[str, Any]:
+def _hf_feature(typ: pa.DataType, names: list[str] | None = None) -> dict[str, Any]:
     if pa.types.is_struct(typ):
         return {f.name: _hf_feature(f.type) for f in typ}
     if pa.types.is_list(typ):
-        return {"feature": _hf_feature(typ.value_type), "_type": "List"}
+        return {"feature": _hf_feature(typ.value_type, names), "_type": "List"}
+    if names:
+        return {"names": names, "_type": "ClassLabel"}
     return {"dtype": _HF_DTYPES[str(typ)], "_type": "Value"}
 
 
 def card_features(schema: pa.Schema | None = None) -> list[dict[str, Any]]:
     """The card's ``dataset_info.features`` YAML list (``Features._to_yaml_list()``)."""
-    return [_card_feature(f.name, f.type) for f in (schema or arrow_schema())]
+    return [_card_feature(f.name, f.type, _class_names(f)) for f in (schema or arrow_schema())]
 
 
-def _card_feature(name: str, typ: pa.DataType) -> dict[str, Any]:
+def _card_feature(name: str, typ: pa.DataType, names: list[str] | None = None) -> dict[str, Any]:
     if pa.types.is_struct(typ):
         return {"name": name, "struct": [_card_feature(f.name, f.type) for f in typ]}
     if pa.types.is_list(typ):
-        inner = _card_feature(name, typ.value_type)
+        inner = _card_feature(name, typ.value_type, names)
         return {"name": name, "list": inner.get("struct") or inner.get("dtype") or inner}
+    if names:
+        return {"name": name, "dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(names)}}}}
     return {"name": name, "dtype": _HF_DTYPES[str(typ)]}
