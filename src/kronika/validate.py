@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-from kronika.record import arrow_schema, count_words, document_schema, raw_bytes
+from kronika.record import BIO_TAGS, CONFIGS, arrow_schema, count_words, raw_bytes
 
 MANIFEST = "manifest.json"
 
@@ -45,9 +45,9 @@ def validate_path(path: Path) -> list[Problem]:
     if path.is_dir():
         return _validate_folder(path)
     if path.suffix == ".parquet":
-        return _check_records(_parquet_records(path), str(path))
+        return _check_records(*_parquet_records(path), str(path), Index())
     if path.suffix == ".jsonl":
-        return _check_records(_jsonl_records(path), str(path))
+        return _check_records(*_jsonl_records(path), str(path), Index())
     return [Problem(str(path), "-", "-", "expected a folder, a .parquet or a .jsonl file")]
 
 
@@ -55,25 +55,48 @@ def validate_path(path: Path) -> list[Problem]:
 Records = Iterator[tuple[str, dict[str, Any] | Problem]]
 
 
-def _parquet_records(path: Path) -> Records:
+def config_of(path: Path, columns: Iterable[str]) -> str:
+    """The config a file holds: its folder name, else the best column match."""
+    if path.parent.name in CONFIGS:
+        return path.parent.name
+    names = set(columns)
+    return max(CONFIGS, key=lambda c: len(names & set(CONFIGS[c]()["properties"])) - len(names ^ set(CONFIGS[c]()["properties"])))
+
+
+def _record_id(config: str, row: Any, fallback: str) -> str:
+    if not isinstance(row, dict):
+        return fallback
+    if config == "documents":
+        return str(row.get("id") or fallback)
+    if config == "mentions":
+        return f"{row.get('doc_id')}@{row.get('start')}" if "doc_id" in row else fallback
+    return f"{row.get('doc_id')}#{row.get('sentence_index')}" if "doc_id" in row else fallback
+
+
+def _parquet_records(path: Path) -> tuple[str, Records]:
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as err:
-        yield "-", Problem(str(path), "-", "-", f"not a readable Parquet file ({err})")
-        return
-    schema_problems = list(_schema_problems(pf.schema_arrow, str(path)))
-    for problem in schema_problems:
-        yield "-", problem
+        return "documents", iter([("-", Problem(str(path), "-", "-", f"not a readable Parquet file ({err})"))])
+    config = config_of(path, pf.schema_arrow.names)
+    return config, _parquet_rows(pf, path, config)
+
+
+def _parquet_rows(pf: pq.ParquetFile, path: Path, config: str) -> Records:
+    schema_problems = list(_schema_problems(pf.schema_arrow, str(path), config))
+    yield from (("-", problem) for problem in schema_problems)
     if schema_problems:
         return
+    number = 0
     for batch in pf.iter_batches(batch_size=256):
-        for i, row in enumerate(batch.to_pylist()):
-            yield str(row.get("id") or f"#{i}"), row
+        for row in batch.to_pylist():
+            number += 1
+            yield _record_id(config, row, f"#{number}"), row
 
 
-def _schema_problems(actual: pa.Schema, file: str) -> Iterator[Problem]:
+def _schema_problems(actual: pa.Schema, file: str, config: str) -> Iterator[Problem]:
     """Compare a file's Arrow schema with the expected one, column by column."""
-    expected = arrow_schema()
+    expected = arrow_schema(CONFIGS[config]())
     for field in expected:
         if field.name not in actual.names:
             yield Problem(file, "-", field.name, "column is missing")
@@ -85,47 +108,55 @@ def _schema_problems(actual: pa.Schema, file: str) -> Iterator[Problem]:
             yield Problem(file, "-", name, "column is not in the schema")
 
 
-def _jsonl_records(path: Path) -> Records:
+def _jsonl_records(path: Path) -> tuple[str, Records]:
+    rows = []
     with path.open(encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                rows.append((number, json.loads(line)))
             except json.JSONDecodeError as err:
-                yield f"line {number}", Problem(str(path), f"line {number}", "-", f"invalid JSON ({err.msg})")
-                continue
-            rid = row.get("id") if isinstance(row, dict) else None
-            yield (f"{rid} (line {number})" if isinstance(rid, str) else f"line {number}"), row
+                rows.append((number, Problem(str(path), f"line {number}", "-", f"invalid JSON ({err.msg})")))
+    first = next((r for _, r in rows if isinstance(r, dict)), {})
+    config = config_of(path, first)
+
+    def records() -> Records:
+        for number, row in rows:
+            rid = _record_id(config, row, "")
+            yield (f"{rid} (line {number})" if rid else f"line {number}"), row
+
+    return config, records()
 
 
 # ------------------------------------------------------------------- records
-_VALIDATOR = Draft202012Validator(document_schema(), format_checker=FormatChecker())
+_VALIDATORS = {name: Draft202012Validator(make(), format_checker=FormatChecker()) for name, make in CONFIGS.items()}
 
 
-def _check_records(records: Iterable[tuple[str, dict[str, Any] | Problem]], file: str, seen: set[str] | None = None) -> list[Problem]:
-    seen = set() if seen is None else seen
+def _check_records(config: str, records: Records, file: str, index: Index) -> list[Problem]:
     problems: list[Problem] = []
+    seen: set[Any] = index.seen.setdefault(config, set())
     for rid, row in records:
         if isinstance(row, Problem):
             problems.append(row)
             continue
-        found = [Problem(file, rid, path, msg) for path, msg in check_row(row)]
-        problems.extend(found)
-        doc_id = row.get("id") if isinstance(row, dict) else None
-        if isinstance(doc_id, str):
-            if doc_id in seen:
-                problems.append(Problem(file, rid, "id", "duplicate id"))
-            seen.add(doc_id)
+        found = check_row(row, config) or list(index.cross_check(config, row))
+        problems += [Problem(file, rid, path, msg) for path, msg in found]
+        key = rid.split(" (line")[0]
+        if key in seen:
+            problems.append(Problem(file, rid, "id", "duplicate id"))
+        seen.add(key)
+        if config == "documents" and not found:
+            index.add_document(row)
     return problems
 
 
-def check_row(row: Any) -> list[tuple[str, str]]:
-    """(field path, message) for everything wrong with one row."""
-    errors = sorted(_VALIDATOR.iter_errors(row), key=lambda e: list(map(str, e.absolute_path)))
+def check_row(row: Any, config: str = "documents") -> list[tuple[str, str]]:
+    """(field path, message) for everything wrong with one row of ``config``."""
+    errors = sorted(_VALIDATORS[config].iter_errors(row), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         return [(_json_path(e.absolute_path), e.message) for e in errors]
-    return list(_semantic_problems(row))
+    return list(_SEMANTIC[config](row))
 
 
 def _json_path(parts: Iterable[Any]) -> str:
@@ -193,15 +224,111 @@ def _entity_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 yield f"entities[{i}].source", f"{mention['source']!r} in a gold-reviewed record"
 
 
+def _mention_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """A mention must lie inside its sentence, and the sentence text must fit its offsets."""
+    if not row["sentence_start"] <= row["start"] < row["end"] <= row["sentence_end"]:
+        yield "sentence_start", f"mention [{row['start']}, {row['end']}) is not inside the sentence [{row['sentence_start']}, {row['sentence_end']})"
+    elif len(row["sentence"]) != row["sentence_end"] - row["sentence_start"]:
+        yield "sentence", "length does not match sentence_end - sentence_start"
+    elif row["sentence"][row["start"] - row["sentence_start"] : row["end"] - row["sentence_start"]] != row["text"]:
+        yield "text", "is not the sentence text at the mention's offsets"
+
+
+def _sentence_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Parallel lists, tokens in order inside the sentence, well-formed BIO."""
+    tokens, offsets, tags = row["tokens"], row["token_offsets"], row["ner_tags"]
+    if not len(tokens) == len(offsets) == len(tags):
+        yield "ner_tags", f"{len(tokens)} tokens, {len(offsets)} offsets and {len(tags)} tags differ in number"
+        return
+    previous = row["start"]
+    for i, (token, off) in enumerate(zip(tokens, offsets)):
+        if not previous <= off["start"] < off["end"] <= row["end"] or off["end"] - off["start"] != len(token):
+            yield f"token_offsets[{i}]", f"[{off['start']}, {off['end']}) does not fit token {token!r} in order inside the sentence"
+        previous = off["end"]
+    for i, tag in enumerate(tags):
+        name = BIO_TAGS[tag]
+        if name.startswith("I-") and (i == 0 or BIO_TAGS[tags[i - 1]][2:] != name[2:]):
+            yield f"ner_tags[{i}]", f"{name} does not continue a {name[2:]} mention"
+
+
+_SEMANTIC = {"documents": _semantic_problems, "mentions": _mention_problems, "sentences": _sentence_problems}
+
+
+class Index:
+    """What one folder's documents say, to check the derived configs against."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, set[Any]] = {}
+        self.texts: dict[str, str] = {}
+        self.entities: dict[str, set[tuple[int, int, str]]] = {}
+        self.mentions_seen: dict[str, int] = {}
+
+    def add_document(self, row: dict[str, Any]) -> None:
+        self.texts[row["id"]] = row["text"]
+        self.entities[row["id"]] = {(m["start"], m["end"], m["label"]) for m in row["entities"]}
+
+    def cross_check(self, config: str, row: dict[str, Any]) -> Iterator[tuple[str, str]]:
+        if config == "documents" or not self.texts:
+            return
+        text = self.texts.get(row["doc_id"])
+        if text is None:
+            yield "doc_id", "no document with this id"
+        elif config == "mentions":
+            self.mentions_seen[row["doc_id"]] = self.mentions_seen.get(row["doc_id"], 0) + 1
+            if (row["start"], row["end"], row["label"]) not in self.entities[row["doc_id"]]:
+                yield "start", "no entity of the document has these offsets and label"
+        else:
+            yield from self._sentence_cross_check(row, text)
+
+    def _sentence_cross_check(self, row: dict[str, Any], text: str) -> Iterator[tuple[str, str]]:
+        for i, (token, off) in enumerate(zip(row["tokens"], row["token_offsets"])):
+            if text[off["start"] : off["end"]] != token:
+                yield f"tokens[{i}]", f"{token!r} is not text[{off['start']}:{off['end']}]"
+                return
+        decoded = _decode_bio(row["token_offsets"], [BIO_TAGS[t] for t in row["ner_tags"]])
+        starts = {o["start"] for o in row["token_offsets"]}
+        ends = {o["end"] for o in row["token_offsets"]}
+        inside = {
+            e for e in self.entities[row["doc_id"]]
+            if row["start"] <= e[0] and e[1] <= row["end"] and e[0] in starts and e[1] in ends
+        }
+        if decoded != inside:
+            yield "ner_tags", f"decode to {sorted(decoded)}, the document has {sorted(inside)} here"
+
+    def count_problems(self, file: str) -> Iterator[Problem]:
+        if "mentions" not in self.seen:
+            return
+        for doc_id, entities in self.entities.items():
+            if self.mentions_seen.get(doc_id, 0) != len(entities):
+                yield Problem(file, doc_id, "mentions", f"{self.mentions_seen.get(doc_id, 0)} mention rows, the document has {len(entities)}")
+
+
+def _decode_bio(offsets: list[dict[str, int]], tags: list[str]) -> set[tuple[int, int, str]]:
+    spans, current = set(), None
+    for off, tag in zip(offsets, tags):
+        if tag.startswith("I-") and current and current[2] == tag[2:]:
+            current = (current[0], off["end"], current[2])
+            continue
+        if current:
+            spans.add(current)
+        current = (off["start"], off["end"], tag[2:]) if tag != "O" else None
+    if current:
+        spans.add(current)
+    return spans
+
+
 # ------------------------------------------------------------------ folders
 def _validate_folder(folder: Path) -> list[Problem]:
     files = sorted(folder.rglob("*.parquet"))
     if not files:
         return [Problem(str(folder), "-", "-", "no Parquet files found")]
     problems: list[Problem] = []
-    seen: set[str] = set()
-    for file in files:
-        problems += _check_records(_parquet_records(file), str(file), seen)
+    index = Index()
+    order = list(CONFIGS)  # documents first: the other configs are checked against them
+    opened = sorted(((_parquet_records(f), f) for f in files), key=lambda item: (order.index(item[0][0]), str(item[1])))
+    for (config, records), file in opened:
+        problems += _check_records(config, records, str(file), index)
+    problems += list(index.count_problems(str(folder)))
     problems += _manifest_problems(folder)
     problems += _card_problems(folder)
     return problems
