@@ -88,6 +88,22 @@ class BuildReport:
         return "\n".join(lines)
 
 
+def spec_to_json(spec: ShardSpec) -> str:
+    """A spec as JSON, for engines that ship work as data (Ray)."""
+    data = asdict(spec)
+    data["lexicon"] = [[e.lemma, e.label, e.entity_id] for e in spec.lexicon]
+    return json.dumps(data, ensure_ascii=False)
+
+
+def spec_from_json(text: str) -> ShardSpec:
+    from kronika.entities import LexiconEntry
+
+    data = json.loads(text)
+    data["seeds"] = tuple(data["seeds"])
+    data["lexicon"] = tuple(LexiconEntry(*e) for e in data["lexicon"])
+    return ShardSpec(**data)
+
+
 def plan(seeds: list[Path], root: Path, stage: Path, shard_size: int, **common: Any) -> list[ShardSpec]:
     """Contiguous shards of at most ``shard_size`` seeds, in id order."""
     chunks = [seeds[i : i + shard_size] for i in range(0, len(seeds), shard_size)]
@@ -159,6 +175,8 @@ def build(
     keep_going: bool = False,
     cache_dir: Path | None = None,
     progress: bool = True,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> BuildReport:
     """Build the corpus; raise ``BuildError`` (output untouched) on bad seeds."""
     started = time.perf_counter()
@@ -174,7 +192,12 @@ def build(
             seeds, seeds_dir, stage, shard_size, version=__version__, lexicon=lexicon,
             cache_dir=str(cache_dir) if cache_dir else None,
         )
-        results = sorted(_run(specs, jobs, progress, len(seeds)), key=lambda r: r.index)
+        if engine == "ray":
+            from kronika.ray_engine import run_on_ray
+
+            results = run_on_ray(specs, ray_address, jobs)
+        else:
+            results = sorted(_run(specs, jobs, progress, len(seeds)), key=lambda r: r.index)
         rejects = [r for res in results for r in res.rejects]
         if rejects and not keep_going:
             raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))

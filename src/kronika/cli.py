@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--no-cache", action="store_true", help="annotate every seed afresh and write no cache")
     build.add_argument("--report", type=Path, default=None, help="also write the build report as JSON here")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument("--engine", choices=["local", "ray"], default="local", help="where shards run (default: local process pool)")
+    build.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
     build.set_defaults(run=_build)
 
     validate = sub.add_parser("validate", help="check a corpus folder, Parquet file or JSONL file")
@@ -69,6 +71,8 @@ def _build(args: argparse.Namespace) -> int:
             keep_going=args.keep_going,
             cache_dir=None if args.no_cache else args.cache,
             progress=not args.quiet,
+            engine=args.engine,
+            ray_address=args.ray_address,
         )
     except BuildError as err:
         print(f"kronika build: failed; {args.out} is unchanged", file=sys.stderr)
