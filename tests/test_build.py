@@ -125,3 +125,17 @@ def test_shards_and_jobs_give_identical_bytes(tmp_path: Path) -> None:
     assert sorted(k for k in one if k.endswith(".parquet")) == [f"documents/train-0000{i}-of-00003.parquet" for i in range(3)]
     assert (tmp_path / "one" / "README.md").read_bytes() == (tmp_path / "two" / "README.md").read_bytes()
     assert validate_path(tmp_path / "one" / "corpus") == []
+
+
+def test_incremental_rebuild_reannotates_only_the_new_seed(tmp_path: Path) -> None:
+    texts = {f"doc{i}.txt": f"Tytuł {i}\n\nAkapit {i}: Donald Tusk spotkał się z Olafem Scholzem w Berlinie.\n".encode() for i in range(4)}
+    seeds = _seeds(tmp_path / "seeds", texts)
+    cache = tmp_path / "cache"
+    first = build(seeds, tmp_path / "a" / "corpus", jobs=1, shard_size=2, progress=False, cache_dir=cache)
+    assert first.from_cache == 0
+    (seeds / "doc9.txt").write_bytes("Nowy\n\nAkapit o Warszawie.\n".encode())
+    (seeds / "doc1.txt").write_bytes("Zmieniony\n\nAkapit o Krakowie.\n".encode())
+    second = build(seeds, tmp_path / "a" / "corpus", jobs=1, shard_size=2, progress=False, cache_dir=cache)
+    assert (second.built, second.from_cache) == (5, 3)
+    build(seeds, tmp_path / "b" / "corpus", jobs=1, shard_size=2, progress=False)
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")

@@ -35,7 +35,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kronika.lexicon import Hit, Lexicon, LexiconEntry, data_text, make_entity_id, surface_key, tokens_of
+from kronika.lexicon import Hit, Lexicon, LexiconEntry, data_text, lexicon_digest, make_entity_id, surface_key, tokens_of
 from kronika.morph import (
     ADJECTIVAL,
     LOC_QUALS,
@@ -268,8 +268,7 @@ class EntityAnnotator:
     # -------------------------------------------------------------- public API
     def fingerprint(self) -> str:
         """sha256 over annotator versions and lexicon contents (a cache key)."""
-        blob = "\n".join([*LAYERS, RULES_VERSION, MORFEUSZ_VERSION, self.lexicon.digest])
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return fingerprint(self.lexicon.digest)
 
     def annotate_layers(self, text: str, language: str) -> dict[str, list[Mention]]:
         """Each automatic layer separately; ``source`` of every mention is its layer name."""
@@ -872,6 +871,13 @@ class EntityAnnotator:
 
 _CACHE: dict[tuple[LexiconEntry, ...], EntityAnnotator] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def fingerprint(lexicon: str | Iterable[LexiconEntry] = ()) -> str:
+    """The annotators' cache key, from a lexicon digest or the extra entries; loads nothing."""
+    digest = lexicon if isinstance(lexicon, str) else lexicon_digest(lexicon)
+    blob = "\n".join([*LAYERS, RULES_VERSION, MORFEUSZ_VERSION, digest])
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def get_annotator(extra: tuple[LexiconEntry, ...] = ()) -> EntityAnnotator:

@@ -45,18 +45,23 @@ class Layers:
         return cls(**data)
 
 
-@dataclass(frozen=True)
 class Tools:
-    """The loaded annotators of one process."""
+    """The annotators of one process, loaded on first use: a build whose layers all
+    come from the cache never loads a model."""
 
-    tagger: language.LanguageTagger
-    annotator: entities.EntityAnnotator
+    def __init__(self, lexicon: tuple[entities.LexiconEntry, ...]) -> None:
+        self.lexicon = lexicon
+        parts = [str(LAYER_FORMAT), language.ANNOTATOR, json.dumps(language.tool_versions(), sort_keys=True)]
+        parts.append(entities.fingerprint(lexicon))
+        self.fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     @cached_property
-    def fingerprint(self) -> str:
-        parts = [str(LAYER_FORMAT), language.ANNOTATOR, json.dumps(language.tool_versions(), sort_keys=True)]
-        parts.append(self.annotator.fingerprint())
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    def tagger(self) -> language.LanguageTagger:
+        return language.get_tagger()
+
+    @cached_property
+    def annotator(self) -> entities.EntityAnnotator:
+        return entities.get_annotator(self.lexicon)
 
 
 def describe_tools() -> dict[str, Any]:
@@ -76,8 +81,8 @@ def _version(package: str) -> str:
 
 @cache
 def tools_for(lexicon: tuple[entities.LexiconEntry, ...]) -> Tools:
-    """Load the annotators once per process (per lexicon)."""
-    return Tools(language.get_tagger(), entities.get_annotator(lexicon))
+    """One Tools per process (per lexicon)."""
+    return Tools(lexicon)
 
 
 def gold_lexicon(gold_files: Any) -> tuple[entities.LexiconEntry, ...]:

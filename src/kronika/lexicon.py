@@ -256,6 +256,14 @@ def data_text(name: str) -> str:
     return resources.files("kronika").joinpath("data", name).read_text(encoding="utf-8")
 
 
+def lexicon_digest(extra: Iterable[LexiconEntry] = ()) -> str:
+    """sha256 of the lexicon files plus the extra entries, without loading Morfeusz."""
+    base = hashlib.sha256((data_text("lexicon.tsv") + "\0" + data_text("lexicon_other.tsv")).encode()).hexdigest()
+    extra_list = sorted(set(extra), key=lambda e: (e.lemma, e.label, e.entity_id))
+    blob = base + "".join(f"\n{e.lemma}\t{e.label}\t{e.entity_id}" for e in extra_list)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 class Lexicon:
     """Surface form -> Hit, for Polish (inflected) and other languages (exact)."""
 
@@ -266,15 +274,12 @@ class Lexicon:
         self._morph = morph
         raw = data_text("lexicon.tsv")
         other = data_text("lexicon_other.tsv")
-        self.digest = hashlib.sha256((raw + "\0" + other).encode()).hexdigest()
+        self.digest = lexicon_digest(extra)
         for row in read_rows(raw):
             self._add_row(row)
         extra_list = sorted(set(extra), key=lambda e: (e.lemma, e.label, e.entity_id))
         for entry in extra_list:
             self._add_row(Row(entry, (), (), ()))
-        self.digest = hashlib.sha256(
-            (self.digest + "".join(f"\n{e.lemma}\t{e.label}\t{e.entity_id}" for e in extra_list)).encode()
-        ).hexdigest()
         self._load_other(other)
         self.first: dict[str, int] = {}
         for key in self.polish:
