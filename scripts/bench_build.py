@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Build benchmarks (issue 6): throughput per core, 1 -> 2 jobs speed-up, peak RSS, incremental rebuilds.
+
+Every build runs `kronika build` in a subprocess, so model loading and process
+start-up are counted, and the whole process tree's RSS is sampled (psutil).
+
+    python scripts/bench_build.py throughput --news ../shared/data/news
+    python scripts/bench_build.py memory --source ../shared/data/news --sizes 10000 100000
+    python scripts/bench_build.py incremental --source ../shared/data/news --n 10000
+
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None) -> dict:
+    """One `kronika build` in a subprocess: wall seconds, peak tree RSS and its report."""
+    report = out.parent / "report.json"
+    cmd = [sys.executable, "-m", "kronika.cli", "build", "--seeds", str(seeds), "--out", str(out),
+           "--jobs", str(jobs), "--quiet", "--report", str(report)]
+    cmd += ["--cache", str(cache)] if cache else ["--no-cache"]
+    started = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL)
+    peak = _watch_rss(proc)
+    if proc.returncode:
+        raise SystemExit(f"build failed: {' '.join(cmd)}")
+    wall = time.perf_counter() - started
+    return {"wall_seconds": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), **json.loads(report.read_text())}
+
+
+def _watch_rss(proc: psutil.Popen) -> int:
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [proc, *proc.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    return peak
+
+
+def flatten(news: Path, seeds: Path) -> int:
+    """Copy DIR/<lang>/*.txt into one seed folder as <lang>_<name>.txt."""
+    seeds.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for path in sorted(news.glob("*/*.txt")):
+        name = f"{path.parent.name}_{path.stem}".replace(" ", "_")
+        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+        shutil.copyfile(path, seeds / f"{name}.txt")
+        n += 1
+    return n
+
+
+def throughput(args: argparse.Namespace, work: Path) -> dict:
+    seeds = work / "seeds"
+    n = flatten(args.news, seeds)
+    one = run_build(seeds, work / "j1" / "corpus", 1)
+    two = run_build(seeds, work / "j2" / "corpus", 2)
+    same = _tree(work / "j1" / "corpus") == _tree(work / "j2" / "corpus")
+    return {
+        "articles": n,
+        "jobs1_articles_per_second": round(n / one["wall_seconds"], 1),
+        "jobs2_articles_per_second": round(n / two["wall_seconds"], 1),
+        "articles_per_second_per_core": round(n / one["wall_seconds"], 1),
+        "speedup_1_to_2": round(one["wall_seconds"] / two["wall_seconds"], 2),
+        "identical_output": same,
+        "jobs1": one,
+        "jobs2": two,
+    }
+
+
+def memory(args: argparse.Namespace, work: Path) -> dict:
+    out = {}
+    for size in args.sizes:
+        seeds = work / f"syn{size}"
+        _synthetic(args.source, size, seeds)
+        result = run_build(seeds, work / f"b{size}" / "corpus", args.jobs)
+        out[str(size)] = {"peak_rss_mb": result["peak_rss_mb"], "wall_seconds": result["wall_seconds"]}
+        print(f"{size} articles: peak RSS {result['peak_rss_mb']} MB, {result['wall_seconds']} s", flush=True)
+        shutil.rmtree(seeds)
+        shutil.rmtree(work / f"b{size}")
+    sizes = [str(s) for s in args.sizes]
+    out["rss_ratio_largest_to_smallest"] = round(out[sizes[-1]]["peak_rss_mb"] / out[sizes[0]]["peak_rss_mb"], 3)
+    return out
+
+
+def incremental(args: argparse.Namespace, work: Path) -> dict:
+    seeds, cache = work / "seeds", work / "cache"
+    _synthetic(args.source, args.n, seeds)
+    full = run_build(seeds, work / "inc" / "corpus", args.jobs, cache=cache)
+    extra = next(args.source.rglob("*.txt"))
+    shutil.copyfile(extra, seeds / "zzz_added.txt")
+    again = run_build(seeds, work / "inc" / "corpus", args.jobs, cache=cache)
+    scratch = run_build(seeds, work / "scratch" / "corpus", args.jobs)
+    return {
+        "articles": args.n + 1,
+        "full_build_seconds": full["wall_seconds"],
+        "incremental_seconds": again["wall_seconds"],
+        "incremental_from_cache": again["from_cache"],
+        "incremental_fraction_of_full": round(again["wall_seconds"] / full["wall_seconds"], 3),
+        "identical_to_full_rebuild": _tree(work / "inc" / "corpus") == _tree(work / "scratch" / "corpus"),
+    }
+
+
+def _synthetic(source: Path, n: int, out: Path) -> None:
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_synthetic.py"), "--source", str(source),
+                    "--n", str(n), "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("throughput")
+    t.add_argument("--news", type=Path, required=True)
+    m = sub.add_parser("memory")
+    m.add_argument("--source", type=Path, required=True)
+    m.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    m.add_argument("--jobs", type=int, default=2)
+    i = sub.add_parser("incremental")
+    i.add_argument("--source", type=Path, required=True)
+    i.add_argument("--n", type=int, default=10_000)
+    i.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="kronika-bench-") as tmp:
+        result = {"throughput": throughput, "memory": memory, "incremental": incremental}[args.what](args, Path(tmp))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
