@@ -1,0 +1,163 @@
+"""brat standoff: ``<doc_id>.txt`` + ``<doc_id>.ann`` per document, both directions.
+
+``.txt`` is the document text byte for byte (UTF-8, line ends as they are), so
+brat's offsets -- code points of the ``.txt`` -- are Kronika's offsets. The
+export folder also gets an ``annotation.conf`` declaring the five labels.
+
+``.ann`` lines per mention (tab-separated as brat writes them)::
+
+    T1<TAB>PER 168 184<TAB>Władimira Putina
+    #1<TAB>AnnotatorNotes T1<TAB>Władimir Putin
+    N1<TAB>Reference T1 Kronika:PER-Vladimir-Putin<TAB>PER-Vladimir-Putin
+
+* the **lemma** is the mention's annotator note (the "Notes" field of brat's
+  annotation dialog, editable there);
+* the **entity id** is a normalization to the reference database ``Kronika``
+  (brat's mechanism for entity linking); the text after the last tab is for
+  display and ignored on import.
+
+A mention that spans a line break is written as brat fragments
+(``T1<TAB>ORG 10 15;16 22<TAB>first second``) since brat spans cannot cross
+lines; on import, fragments separated only by whitespace join into one mention.
+Relations, events, attributes and other annotation types are rejected on
+import: the gold layer has no place for them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, check_text, make_mention, unique_ids
+from kronika.record import LABELS, Mention
+
+NORM_DB = "Kronika"
+_T = re.compile(r"^(T\d+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
+_NOTE = re.compile(r"^#\d+\tAnnotatorNotes (T\d+)\t(.*)$")
+_NORM = re.compile(r"^N\d+\tReference (T\d+) ([^:\s]+):(\S+)(?:\t.*)?$")
+
+
+def annotation_conf() -> str:
+    entities = "\n".join(LABELS)
+    return f"[entities]\n{entities}\n\n[relations]\n\n[events]\n\n[attributes]\n"
+
+
+def _fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The line pieces of ``[start, end)`` that hold more than whitespace."""
+    pieces, position = [], start
+    for match in re.finditer(r"\n", text[start:end]):
+        pieces.append((position, start + match.start()))
+        position = start + match.end()
+    pieces.append((position, end))
+    return [(s, e) for s, e in pieces if text[s:e].strip()]
+
+
+def to_ann(doc: AnnotatedText) -> str:
+    lines = []
+    for number, m in enumerate(sorted(doc.mentions), start=1):
+        if any(c in m.lemma for c in "\t\n\r"):
+            raise ExchangeError(f"{doc.doc_id}: lemma: {m.lemma!r} holds a tab or line break")
+        pieces = _fragments(doc.text, m.start, m.end)
+        where = ";".join(f"{s} {e}" for s, e in pieces)
+        lines.append(f"T{number}\t{m.label} {where}\t{' '.join(doc.text[s:e] for s, e in pieces)}")
+        lines.append(f"#{number}\tAnnotatorNotes T{number}\t{m.lemma}")
+        lines.append(f"N{number}\tReference T{number} {NORM_DB}:{m.entity_id}\t{m.entity_id}")
+    return "".join(line + "\n" for line in lines)
+
+
+def write(docs: list[AnnotatedText], folder: Path) -> None:
+    """``<id>.txt`` and ``<id>.ann`` per document (each written atomically), and ``annotation.conf``."""
+    from kronika.write import write_text
+
+    if folder.exists() and not folder.is_dir():
+        raise ExchangeError(f"{folder}: --out must be a folder for brat")
+    for doc in docs:
+        _write_exact(folder / f"{doc.doc_id}.txt", doc.text)
+        write_text(folder / f"{doc.doc_id}.ann", to_ann(doc))
+    write_text(folder / "annotation.conf", annotation_conf())
+
+
+def _write_exact(path: Path, text: str) -> None:
+    """Write text with no newline translation, atomically."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(text.encode("utf-8"))
+    os.replace(tmp, path)
+
+
+def read(folder: Path, text_of: TextOf) -> list[AnnotatedText]:
+    """Every ``*.ann`` of ``folder`` with its ``.txt``; the file stem is the doc id."""
+    if not folder.is_dir():
+        raise ExchangeError(f"{folder}: --in must be a folder of brat .txt and .ann files")
+    anns = sorted(folder.glob("*.ann"))
+    if not anns:
+        raise ExchangeError(f"{folder}: no .ann files here")
+    docs = []
+    for ann in anns:
+        txt = ann.with_suffix(".txt")
+        try:
+            copy = txt.read_bytes().decode("utf-8")
+            data = ann.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise ExchangeError(f"{txt}: missing; brat needs the .txt beside each .ann") from None
+        except UnicodeDecodeError as err:
+            raise ExchangeError(f"{ann.parent}/{ann.stem}: invalid UTF-8 at byte offset {err.start}") from None
+        docs.append(from_standoff(ann.stem, copy, data, text_of, str(ann)))
+    return unique_ids(docs, str(folder))
+
+
+def from_standoff(doc_id: str, txt: str, ann: str, text_of: TextOf, where: str = "<ann>") -> AnnotatedText:
+    """One document from its ``.txt`` content and ``.ann`` content."""
+    text = text_of(doc_id, where)
+    check_text(doc_id, txt, text, where.removesuffix(".ann") + ".txt")
+    spans: dict[str, tuple[str, str, list[tuple[int, int]], str]] = {}
+    lemmas: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for number, line in enumerate(ann.split("\n"), start=1):
+        line = line.rstrip("\r")
+        at = f"{where}:{number}"
+        if not line.strip():
+            continue
+        if m := _T.match(line):
+            fragments = [tuple(map(int, f.split())) for f in m[3].split(";")]
+            spans[m[1]] = (at, m[2], fragments, m[4])  # type: ignore[assignment]
+        elif m := _NOTE.match(line):
+            _once(lemmas, m[1], m[2].strip(), at, "lemma (AnnotatorNotes)")
+        elif m := _NORM.match(line):
+            if m[2] != NORM_DB:
+                raise ExchangeError(f"{at}: entity_id: normalization to {m[2]!r}, expected {NORM_DB}:<entity id>")
+            _once(ids, m[1], m[3], at, "entity_id (normalization)")
+        else:
+            raise ExchangeError(f"{at}: line: {line[:40]!r} is not a T, AnnotatorNotes or {NORM_DB} normalization line")
+    for key in (*lemmas, *ids):
+        if key not in spans:
+            raise ExchangeError(f"{where}: {key}: has a note or normalization but no T line")
+    mentions = [_mention(text, key, spans[key], lemmas.get(key), ids.get(key)) for key in spans]
+    return AnnotatedText(doc_id, text, check_no_overlap(mentions, where))
+
+
+def _once(table: dict[str, str], key: str, value: str, at: str, what: str) -> None:
+    if key in table:
+        raise ExchangeError(f"{at}: {what}: {key} has a second one")
+    table[key] = value
+
+
+def _mention(text: str, key: str, span: tuple[str, str, list[tuple[int, int]], str], lemma: str | None, entity_id: str | None) -> Mention:
+    at, label, fragments, surface = span
+    at = f"{at} ({key})"
+    start, end = fragments[0][0], fragments[-1][1]
+    for (_, e), (s, _) in zip(fragments, fragments[1:]):
+        if e > s or text[e:s].strip():
+            raise ExchangeError(f"{at}: fragments: [{e}, {s}) between fragments is not whitespace; a mention must be contiguous")
+    if any(s >= e or e > len(text) for s, e in fragments):
+        raise ExchangeError(f"{at}: offsets: {fragments} do not fit a text of {len(text)} characters")
+    expected = " ".join(text[s:e] for s, e in fragments)
+    if surface != expected:
+        raise ExchangeError(f"{at}: text: {surface!r} is not the .txt at its offsets, {expected!r}")
+    if lemma is None:
+        raise ExchangeError(f"{at}: lemma: missing; add the lemma as the annotation's note (AnnotatorNotes {key})")
+    if entity_id is None:
+        raise ExchangeError(f"{at}: entity_id: missing; add a normalization {NORM_DB}:<entity id> to {key}")
+    return make_mention(text, start, end, label, lemma, entity_id, at)

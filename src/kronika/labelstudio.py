@@ -1,0 +1,176 @@
+"""Label Studio: NER tasks out (with predictions), exported annotations back in.
+
+**Offsets.** Label Studio counts ``start``/``end`` in UTF-16 code units, as
+JavaScript strings do: an emoji or any other character outside the Basic
+Multilingual Plane counts 2. Kronika counts code points. ``utf16_offsets``
+converts out, and import converts back, rejecting an offset that falls inside
+a surrogate pair.
+
+**Export** (``to_tasks``): one task per document::
+
+    {"data": {"text": "...", "doc_id": "..."},
+     "predictions": [{"model_version": "<source layer, e.g. gazetteer_v1>",
+                      "score": <mean mention score, when the layer has scores>,
+                      "result": [<regions>]}]}
+
+one prediction per source layer of the exported mentions. Each mention is one
+region, written as three results sharing the region ``id``: the ``labels``
+result (``value: {start, end, text, labels: [label]}``, plus ``score``) and two
+per-region ``textarea`` results, ``from_name`` ``lemma`` and ``entity_id``
+(``value: {start, end, text: [value]}``). That is how Label Studio itself
+stores per-region text areas, so annotators see and correct lemma and id in
+the region panel (``labeling_config()``).
+
+**Import** (``from_export``): Label Studio's JSON export (a list of tasks with
+``annotations[].result[]``). Per task, the most recently updated annotation
+that was not cancelled is used; a task without one is an error, since it
+would silently produce no gold. Results are grouped by region ``id``; each
+``labels`` region needs its ``lemma`` and ``entity_id`` text areas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, check_text, make_mention, unique_ids
+from kronika.record import LABELS
+
+LABEL_FIELD = "label"
+TEXT_FIELD = "text"
+LEMMA_FIELD = "lemma"
+ENTITY_ID_FIELD = "entity_id"
+
+
+def labeling_config() -> str:
+    """The labeling config (Settings > Labeling Interface > Code) for these tasks."""
+    labels = "\n".join(f'    <Label value="{label}"/>' for label in LABELS)
+    return f"""<View>
+  <Labels name="{LABEL_FIELD}" toName="{TEXT_FIELD}">
+{labels}
+  </Labels>
+  <Text name="{TEXT_FIELD}" value="$text"/>
+  <View visibleWhen="region-selected">
+    <Header value="Lemma (base form)"/>
+    <TextArea name="{LEMMA_FIELD}" toName="{TEXT_FIELD}" perRegion="true" editable="true" maxSubmissions="1" rows="1"/>
+    <Header value="Entity id (e.g. PER-Vladimir-Putin)"/>
+    <TextArea name="{ENTITY_ID_FIELD}" toName="{TEXT_FIELD}" perRegion="true" editable="true" maxSubmissions="1" rows="1"/>
+  </View>
+</View>
+"""
+
+
+def utf16_offsets(text: str) -> list[int]:
+    """``out[i]`` = UTF-16 offset of code point ``i``; ``out[len(text)]`` = UTF-16 length."""
+    out = [0] * (len(text) + 1)
+    for i, char in enumerate(text):
+        out[i + 1] = out[i] + (2 if ord(char) > 0xFFFF else 1)
+    return out
+
+
+# ------------------------------------------------------------------ export
+def to_task(doc: AnnotatedText) -> dict[str, Any]:
+    u16 = utf16_offsets(doc.text)
+    by_layer: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    scores: dict[str, list[float]] = defaultdict(list)
+    for number, m in enumerate(sorted(doc.mentions)):
+        region = f"m{number}"
+        span = {"start": u16[m.start], "end": u16[m.end]}
+        labels = {"id": region, "from_name": LABEL_FIELD, "to_name": TEXT_FIELD, "type": "labels",
+                  "value": {**span, "text": m.text, "labels": [m.label]}}
+        if m.score is not None:
+            labels["score"] = m.score
+            scores[m.source].append(m.score)
+        by_layer[m.source].append(labels)
+        for name, value in ((LEMMA_FIELD, m.lemma), (ENTITY_ID_FIELD, m.entity_id)):
+            by_layer[m.source].append({"id": region, "from_name": name, "to_name": TEXT_FIELD, "type": "textarea",
+                                       "value": {**span, "text": [value]}})
+    predictions = []
+    for layer, result in by_layer.items():
+        prediction: dict[str, Any] = {"model_version": layer, "result": result}
+        if scores[layer]:
+            prediction["score"] = sum(scores[layer]) / len(scores[layer])
+        predictions.append(prediction)
+    return {"data": {"text": doc.text, "doc_id": doc.doc_id}, "predictions": predictions}
+
+
+def to_tasks(docs: list[AnnotatedText]) -> list[dict[str, Any]]:
+    return [to_task(doc) for doc in docs]
+
+
+def write(docs: list[AnnotatedText], path: Path) -> None:
+    from kronika.write import write_json
+
+    write_json(path, to_tasks(docs))
+
+
+# ------------------------------------------------------------------ import
+def read(path: Path, text_of: TextOf) -> list[AnnotatedText]:
+    try:
+        tasks = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ExchangeError(f"{path}: invalid UTF-8 at byte offset {err.start}") from None
+    except json.JSONDecodeError as err:
+        raise ExchangeError(f"{path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    return from_export(tasks, text_of, str(path))
+
+
+def _chosen_annotation(task: dict[str, Any], at: str) -> dict[str, Any]:
+    live = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    if not live:
+        raise ExchangeError(f"{at}: annotations: none (or all cancelled); annotate or remove this task before import")
+    # max() keeps the first of equals, so reverse: the later one in the list wins a tie.
+    return max(reversed(live), key=lambda a: str(a.get("updated_at") or ""))
+
+
+def _task_doc(task: Any, index: int, text_of: TextOf, where: str) -> AnnotatedText:
+    at = f"{where}: task {index}"
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        raise ExchangeError(f"{at}: data: missing; expected Label Studio's JSON export (a list of tasks)")
+    doc_id = task["data"].get("doc_id")
+    if not isinstance(doc_id, str) or not doc_id:
+        raise ExchangeError(f"{at}: data.doc_id: missing; the task must come from `kronika export --format labelstudio`")
+    at = f"{where}: task {index} ({doc_id})"
+    text = text_of(doc_id, at)
+    check_text(doc_id, str(task["data"].get("text", "")), text, f"{at}: data")
+    annotation = _chosen_annotation(task, at)
+    regions: dict[str, dict[str, Any]] = defaultdict(dict)
+    for number, result in enumerate(annotation.get("result") or []):
+        if not isinstance(result, dict) or "id" not in result:
+            raise ExchangeError(f"{at}: result {number}: not a region result with an id")
+        regions[str(result["id"])][result.get("type") if result.get("type") == "labels" else result.get("from_name")] = result
+    back = {u: i for i, u in enumerate(utf16_offsets(text))}
+    mentions = [_mention(text, back, parts, f"{at} region {rid}") for rid, parts in regions.items()]
+    return AnnotatedText(doc_id, text, check_no_overlap(mentions, at))
+
+
+def _mention(text: str, back: dict[int, int], parts: dict[str, Any], at: str) -> Any:
+    labels = parts.get("labels")
+    if labels is None:
+        raise ExchangeError(f"{at}: labels: the region has no label result (only {', '.join(map(str, parts))})")
+    value = labels.get("value") or {}
+    names = value.get("labels") or []
+    if len(names) != 1:
+        raise ExchangeError(f"{at}: labels: {names!r}, expected exactly one label")
+    offsets = []
+    for name in ("start", "end"):
+        u16 = value.get(name)
+        if not isinstance(u16, int) or isinstance(u16, bool) or u16 not in back:
+            raise ExchangeError(f"{at}: {name}: {u16!r} is not a UTF-16 offset between characters of the text")
+        offsets.append(back[u16])
+    extra = {}
+    for name in (LEMMA_FIELD, ENTITY_ID_FIELD):
+        texts = ((parts.get(name) or {}).get("value") or {}).get("text")
+        if not isinstance(texts, list) or len(texts) != 1:
+            raise ExchangeError(f"{at}: {name}: {texts!r}, expected one value in the region's '{name}' text area")
+        extra[name] = texts[0].strip() if isinstance(texts[0], str) else texts[0]
+    return make_mention(text, offsets[0], offsets[1], names[0], extra[LEMMA_FIELD], extra[ENTITY_ID_FIELD], at, value.get("text"))
+
+
+def from_export(tasks: Any, text_of: TextOf, where: str = "<labelstudio>") -> list[AnnotatedText]:
+    """Documents of Label Studio's JSON export of annotated tasks."""
+    if not isinstance(tasks, list):
+        raise ExchangeError(f"{where}: (top level): expected a list of tasks (Label Studio 'JSON' export)")
+    return unique_ids([_task_doc(task, i, text_of, where) for i, task in enumerate(tasks)], where)
