@@ -122,7 +122,8 @@ def test_shards_and_jobs_give_identical_bytes(tmp_path: Path) -> None:
     build(seeds, tmp_path / "two" / "corpus", jobs=2, shard_size=2, progress=False)
     one, two = _tree(tmp_path / "one" / "corpus"), _tree(tmp_path / "two" / "corpus")
     assert one == two
-    assert sorted(k for k in one if k.endswith(".parquet")) == [f"documents/train-0000{i}-of-00003.parquet" for i in range(3)]
+    documents = sorted(k for k in one if k.startswith("documents/"))
+    assert documents == [f"documents/train-0000{i}-of-00003.parquet" for i in range(3)]
     assert (tmp_path / "one" / "README.md").read_bytes() == (tmp_path / "two" / "README.md").read_bytes()
     assert validate_path(tmp_path / "one" / "corpus") == []
 
@@ -139,3 +140,39 @@ def test_incremental_rebuild_reannotates_only_the_new_seed(tmp_path: Path) -> No
     assert (second.built, second.from_cache) == (5, 3)
     build(seeds, tmp_path / "b" / "corpus", jobs=1, shard_size=2, progress=False)
     assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+
+
+def test_sentences_config_has_bio_class_labels(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.load_dataset(str(ROOT), "sentences", split="train", cache_dir=str(tmp_path / "cache"))
+    tags = ds.features["ner_tags"]
+    assert isinstance(tags, datasets.List) and isinstance(tags.feature, datasets.ClassLabel)
+    assert tags.feature.names[:3] == ["O", "B-PER", "I-PER"] and len(tags.feature.names) == 11
+    documents = pq.read_table(ROOT / "corpus" / SHARD).to_pylist()
+    gold = {(d["id"], m["start"], m["end"], m["label"]) for d in documents for m in d["entities"]}
+    decoded = set()
+    for row in ds:
+        current = None
+        for off, tag in zip(row["token_offsets"], tags.feature.int2str(row["ner_tags"])):
+            if tag.startswith("I-") and current:
+                current[2] = off["end"]
+                continue
+            if current:
+                decoded.add(tuple(current))
+            current = [row["doc_id"], off["start"], off["end"], tag[2:]] if tag != "O" else None
+        if current:
+            decoded.add(tuple(current))
+    manifest = json.loads((ROOT / "corpus" / "manifest.json").read_text())
+    misaligned = {(m["doc_id"], m["start"], m["end"]) for m in manifest["misaligned_mentions"]}
+    assert {(d, s, e, l) for d, s, e, l in decoded} == {g for g in gold if g[:3] not in misaligned}
+    decoded_labels = {(d, s, e): l for d, s, e, l in decoded}
+    assert all(decoded_labels[(d, s, e)] == l for d, s, e, l in gold if (d, s, e) in decoded_labels)
+
+
+def test_mentions_config_counts_every_mention(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.load_dataset(str(ROOT), "mentions", split="train", cache_dir=str(tmp_path / "cache"))
+    documents = pq.read_table(ROOT / "corpus" / SHARD).to_pylist()
+    assert len(ds) == sum(len(d["entities"]) for d in documents)
+    texts = {d["id"]: d["text"] for d in documents}
+    assert all(texts[r["doc_id"]][r["start"] : r["end"]] == r["text"] for r in ds)

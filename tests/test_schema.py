@@ -43,9 +43,12 @@ def test_hf_features_agree_with_datasets(config: str) -> None:
 
 def test_card_and_committed_parquet_agree() -> None:
     card = read_card(ROOT / "README.md")
-    info = next(i for i in card["dataset_info"] if i["config_name"] == "documents")
-    assert info["features"] == card_features()
-    for path in sorted((ROOT / "corpus").rglob("*.parquet")):
-        file_schema = pq.read_schema(path)
-        assert file_schema.remove_metadata() == arrow_schema(), path
-        assert datasets.Features.from_arrow_schema(file_schema).to_dict() == hf_features()
+    infos = {i["config_name"]: i for i in card["dataset_info"]}
+    assert set(infos) == set(CONFIGS)
+    for config, make in CONFIGS.items():
+        expected = arrow_schema(make())
+        assert infos[config]["features"] == card_features(expected)
+        for path in sorted((ROOT / "corpus" / config).glob("*.parquet")):
+            file_schema = pq.read_schema(path)
+            assert file_schema.remove_metadata() == expected.remove_metadata(), path
+            assert datasets.Features.from_arrow_schema(file_schema).to_dict() == hf_features(expected)

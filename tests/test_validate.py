@@ -42,10 +42,12 @@ def write_corpus(root: Path, rows: list[dict], num_examples: int | None = None) 
     shard = corpus / "documents" / "train-00000-of-00001.parquet"
     table = document_table(rows, "0.0.0")
     write_parquet(table, shard)
-    front = card_yaml(
-        version="0.0.0", shard_paths=["corpus/documents/train-00000-of-00001.parquet"],
-        num_examples=len(rows) if num_examples is None else num_examples, num_bytes=table.nbytes, languages=["pl"],
-    )
+    split = {
+        "paths": ["corpus/documents/train-00000-of-00001.parquet"],
+        "num_examples": len(rows) if num_examples is None else num_examples,
+        "num_bytes": table.nbytes,
+    }
+    front = card_yaml(version="0.0.0", splits={"documents": split}, languages=["pl"])
     write_card(root / "README.md", front)
     return corpus
 

@@ -32,10 +32,11 @@ from kronika.assemble import assemble, choose_entities
 from kronika.gold import gold_path, load_gold_file, read_gold
 from kronika.ingest import Document, SeedError, list_seeds, read_seed
 from kronika.layers import LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, tools_for
-from kronika.write import card_yaml, document_table, sha256_file, staged_folder, write_card, write_json, write_parquet
+from kronika.record import CONFIGS
+from kronika.views import mention_rows, sentence_rows_with_misaligned, sentence_spans
+from kronika.write import card_yaml, config_table, sha256_file, staged_folder, write_card, write_json, write_parquet
 
 DEFAULT_SHARD_SIZE = 1000
-CONFIG = "documents"
 MANIFEST = "manifest.json"
 
 
@@ -48,7 +49,7 @@ class ShardSpec:
     index: int
     seeds: tuple[str, ...]
     seeds_root: str
-    out_file: str
+    stage: str
     version: str
     lexicon: tuple[Any, ...] = ()
     cache_dir: str | None = None
@@ -57,12 +58,15 @@ class ShardSpec:
 @dataclass
 class ShardResult:
     index: int
-    out_file: str
-    num_rows: int = 0
-    num_bytes: int = 0
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # config -> file, num_rows, num_bytes
     languages: list[str] = field(default_factory=list)
     rejects: list[tuple[str, str]] = field(default_factory=list)
+    misaligned: list[dict[str, Any]] = field(default_factory=list)
     cached: int = 0
+
+    @property
+    def documents(self) -> int:
+        return self.outputs.get("documents", {}).get("num_rows", 0)
 
 
 @dataclass
@@ -73,6 +77,7 @@ class BuildReport:
     rejected: list[dict[str, str]]
     skipped: list[dict[str, str]]
     from_cache: int
+    misaligned_mentions: int
     shards: int
     jobs: int
     wall_seconds: float
@@ -82,6 +87,7 @@ class BuildReport:
         lines = [
             f"built {self.built} of {self.seeds} seeds into {self.shards} shard(s) with {self.jobs} job(s), "
             f"{self.from_cache} from the cache, in {self.wall_seconds:.2f} s ({self.articles_per_second:.1f} articles/s)",
+            f"{self.misaligned_mentions} mention(s) not on token boundaries have no BIO tags in `sentences` (listed in the manifest)",
         ]
         lines += [f"rejected {r['file']}: {r['reason']}" for r in self.rejected]
         lines += [f"skipped {r['file']}: {r['reason']}" for r in self.skipped]
@@ -108,30 +114,37 @@ def plan(seeds: list[Path], root: Path, stage: Path, shard_size: int, **common: 
     """Contiguous shards of at most ``shard_size`` seeds, in id order."""
     chunks = [seeds[i : i + shard_size] for i in range(0, len(seeds), shard_size)]
     return [
-        ShardSpec(i, tuple(str(p) for p in chunk), str(root), str(stage / f"part-{i:05d}.parquet"), **common)
+        ShardSpec(i, tuple(str(p) for p in chunk), str(root), str(stage), **common)
         for i, chunk in enumerate(chunks)
     ]
 
 
 def run_shard(spec: ShardSpec) -> ShardResult:
-    """Build one shard: its seeds -> one Parquet file (not written if no row)."""
+    """Build one shard: its seeds -> one Parquet file per config (none for a config without rows)."""
     tools = tools_for(spec.lexicon)
     cache = LayerCache(Path(spec.cache_dir)) if spec.cache_dir else None
-    result = ShardResult(spec.index, spec.out_file)
-    rows = []
+    result = ShardResult(spec.index)
+    rows: dict[str, list[dict[str, Any]]] = {config: [] for config in CONFIGS}
     for seed in map(Path, spec.seeds):
         try:
             row, hit = build_row(seed, Path(spec.seeds_root), tools, cache)
         except SeedError as err:
             result.rejects.append((err.path, err.reason))
             continue
-        rows.append(row)
+        sentences = sentence_spans(row)
+        sentence_view, misaligned = sentence_rows_with_misaligned(row, sentences)
+        rows["documents"].append(row)
+        rows["mentions"] += mention_rows(row, sentences)
+        rows["sentences"] += sentence_view
+        result.misaligned += [{"doc_id": row["id"], **{k: m[k] for k in ("start", "end", "text")}} for m in misaligned]
         result.cached += hit
         result.languages.append(row["language"])
-    if rows:
-        table = document_table(rows, spec.version)
-        write_parquet(table, Path(spec.out_file))
-        result.num_rows, result.num_bytes = table.num_rows, table.nbytes
+    for config, config_rows in rows.items():
+        if config_rows:
+            table = config_table(config_rows, config, spec.version)
+            path = Path(spec.stage) / config / f"part-{spec.index:05d}.parquet"
+            write_parquet(table, path)
+            result.outputs[config] = {"file": str(path), "num_rows": table.num_rows, "num_bytes": table.nbytes}
     return result
 
 
@@ -201,10 +214,10 @@ def build(
         rejects = [r for res in results for r in res.rejects]
         if rejects and not keep_going:
             raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
-        files = _finish(stage, results, out_dir, rejects, skipped)
-    _update_card(out_dir, files, results)
+        splits = _finish(stage, results, out_dir, rejects, skipped)
+    _update_card(out_dir, splits, results)
     wall = time.perf_counter() - started
-    built = sum(r.num_rows for r in results)
+    built = sum(r.documents for r in results)
     return BuildReport(
         version=__version__,
         seeds=len(seeds),
@@ -212,7 +225,8 @@ def build(
         rejected=[{"file": f, "reason": r} for f, r in rejects],
         skipped=[{"file": str(p), "reason": r} for p, r in skipped],
         from_cache=sum(r.cached for r in results),
-        shards=len(files),
+        misaligned_mentions=sum(len(r.misaligned) for r in results),
+        shards=len(splits.get("documents", {}).get("paths", [])),
         jobs=jobs,
         wall_seconds=round(wall, 3),
         articles_per_second=round(built / wall, 1) if wall else 0.0,
@@ -248,29 +262,37 @@ def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Itera
 
 def _finish(
     stage: Path, results: list[ShardResult], out_dir: Path, rejects: list[tuple[str, str]], skipped: list
-) -> list[str]:
-    """Give the non-empty shards their Hub names and write the manifest."""
-    written = [r for r in results if r.num_rows]
-    files = []
-    for i, result in enumerate(written):
-        name = f"{CONFIG}/train-{i:05d}-of-{len(written):05d}.parquet"
-        target = stage / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(result.out_file, target)
-        files.append(name)
+) -> dict[str, dict[str, Any]]:
+    """Give each config's non-empty shards their Hub names; write the manifest.
+
+    Returns, per config with rows, its file paths (relative to the output
+    folder), row count and Arrow size, for the card.
+    """
+    splits: dict[str, dict[str, Any]] = {}
+    entries = []
+    for config in CONFIGS:
+        outputs = [r.outputs[config] for r in results if config in r.outputs]
+        names = [f"{config}/train-{i:05d}-of-{len(outputs):05d}.parquet" for i in range(len(outputs))]
+        for output, name in zip(outputs, names):
+            os.replace(output["file"], stage / name)
+            entries.append({"path": name, "sha256": sha256_file(stage / name), "num_rows": output["num_rows"]})
+        if outputs:
+            splits[config] = {
+                "paths": names,
+                "num_examples": sum(o["num_rows"] for o in outputs),
+                "num_bytes": sum(o["num_bytes"] for o in outputs),
+            }
     manifest = {
         "name": "kronika",
         "version": __version__,
-        "files": [
-            {"path": name, "sha256": sha256_file(stage / name), "num_rows": pq.ParquetFile(stage / name).metadata.num_rows}
-            for name in files
-        ],
+        "files": entries,
         "rejected": [{"file": _relative(f, out_dir), "reason": r} for f, r in rejects],
         "skipped": [{"file": _relative(str(p), out_dir), "reason": r} for p, r in skipped],
+        "misaligned_mentions": [m for r in results for m in r.misaligned],
         "annotators": describe_tools(),
     }
     write_json(stage / MANIFEST, manifest)
-    return files
+    return splits
 
 
 def _relative(path: str, out_dir: Path) -> str:
@@ -281,20 +303,13 @@ def _relative(path: str, out_dir: Path) -> str:
         return Path(path).name
 
 
-def _update_card(out_dir: Path, files: list[str], results: list[ShardResult]) -> None:
+def _update_card(out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult]) -> None:
     card = out_dir.resolve().parent / "README.md"
     prefix = out_dir.resolve().name
     languages = sorted({lang for r in results for lang in r.languages if lang != "und"}) or ["und"]
-    write_card(
-        card,
-        card_yaml(
-            version=__version__,
-            shard_paths=[f"{prefix}/{name}" for name in files],
-            num_examples=sum(r.num_rows for r in results),
-            num_bytes=sum(r.num_bytes for r in results),
-            languages=languages,
-        ),
-    )
+    for split in splits.values():
+        split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
+    write_card(card, card_yaml(version=__version__, splits=splits, languages=languages))
 
 
 def write_report(report: BuildReport, path: Path) -> None:

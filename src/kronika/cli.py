@@ -18,8 +18,8 @@ MAX_PROBLEMS_SHOWN = 200
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("eval-language", "eval-entities"):
-        return _evaluate(argv[0], argv[1:])
+    if argv and argv[0] in FORWARDED:
+        return FORWARDED[argv[0]](argv[1:])
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
@@ -54,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, default=Path("schema"), help="folder (default: schema)")
     schema.set_defaults(run=_schema)
 
-    sub.add_parser("eval-language", help="measure language identification on a gold JSONL file", add_help=False)
-    sub.add_parser("eval-entities", help="measure the automatic entity layer on a gold JSONL file", add_help=False)
+    for name, text in FORWARDED_HELP.items():
+        sub.add_parser(name, help=text, add_help=False)
     return parser
 
 
@@ -109,12 +109,38 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(command: str, argv: list[str]) -> int:
-    if command == "eval-language":
-        from kronika.eval_language import main as run
-    else:
-        from kronika.eval_entities import main as run
+def _eval_language(argv: list[str]) -> int:
+    from kronika.eval_language import main as run
+
     return run(argv)
+
+
+def _eval_entities(argv: list[str]) -> int:
+    from kronika.eval_entities import main as run
+
+    return run(argv)
+
+
+def _export(argv: list[str]) -> int:
+    from kronika.exchange import export_main
+
+    return export_main(argv)
+
+
+def _import(argv: list[str]) -> int:
+    from kronika.exchange import import_main
+
+    return import_main(argv)
+
+
+# Commands with their own argument parsers; argv is handed over as it is.
+FORWARDED = {"eval-language": _eval_language, "eval-entities": _eval_entities, "export": _export, "import": _import}
+FORWARDED_HELP = {
+    "eval-language": "measure language identification on a gold JSONL file",
+    "eval-entities": "measure the automatic entity layer on a gold JSONL file",
+    "export": "export annotations (conll, spacy, labelstudio, brat)",
+    "import": "import annotations into gold layers (conll, spacy, labelstudio, brat)",
+}
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from kronika.record import arrow_schema, card_features, hf_features
+from kronika.record import CONFIGS, arrow_schema, card_features, hf_features
 
 # Fixed writer settings: changing any of them changes the bytes of every shard.
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -34,13 +34,18 @@ PARQUET_OPTIONS: dict[str, Any] = {
 ROW_GROUP_SIZE = 1000
 
 
-def document_table(rows: list[dict[str, Any]], version: str) -> pa.Table:
-    """Rows as an Arrow table with the HF features and Kronika version attached."""
+def config_table(rows: list[dict[str, Any]], config: str, version: str) -> pa.Table:
+    """Rows of one config as an Arrow table with the HF features and Kronika version attached."""
+    schema = arrow_schema(CONFIGS[config]())
     metadata = {
-        "huggingface": json.dumps({"info": {"features": hf_features()}}),
+        "huggingface": json.dumps({"info": {"features": hf_features(schema)}}),
         "kronika_version": version,
     }
-    return pa.Table.from_pylist(rows, schema=arrow_schema().with_metadata(metadata))
+    return pa.Table.from_pylist(rows, schema=schema.with_metadata(metadata))
+
+
+def document_table(rows: list[dict[str, Any]], version: str) -> pa.Table:
+    return config_table(rows, "documents", version)
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -93,10 +98,24 @@ def staged_folder(dest: Path) -> Iterator[Path]:
 
 
 # ---------------------------------------------------------------------- card
-def card_yaml(
-    *, version: str, shard_paths: list[str], num_examples: int, num_bytes: int, languages: list[str]
-) -> dict[str, Any]:
-    """The YAML front matter of the dataset card."""
+def card_yaml(*, version: str, splits: dict[str, dict[str, Any]], languages: list[str]) -> dict[str, Any]:
+    """The YAML front matter of the dataset card.
+
+    ``splits`` maps each config with rows to ``{"paths", "num_examples", "num_bytes"}``;
+    a config without rows is left out (an empty split breaks loading).
+    """
+    configs, infos = [], []
+    for name, split in splits.items():
+        config = {"config_name": name, "version": version, "data_files": [{"split": "train", "path": split["paths"]}]}
+        if name == "documents":
+            config = {"config_name": name, "default": True, **{k: v for k, v in config.items() if k != "config_name"}}
+        configs.append(config)
+        infos.append({
+            "config_name": name,
+            "features": card_features(arrow_schema(CONFIGS[name]())),
+            "splits": [{"name": "train", "num_bytes": split["num_bytes"], "num_examples": split["num_examples"]}],
+        })
+    documents = splits.get("documents", {}).get("num_examples", 0)
     return {
         "pretty_name": "Kronika",
         "license": "other",
@@ -106,23 +125,10 @@ def card_yaml(
         "multilinguality": "multilingual" if len(languages) > 1 else "monolingual",
         "task_categories": ["token-classification", "text-classification"],
         "task_ids": ["named-entity-recognition", "language-identification"],
-        "size_categories": [_size_category(num_examples)],
+        "size_categories": [_size_category(documents)],
         "tags": ["news", "named-entities", "language-identification"],
-        "configs": [
-            {
-                "config_name": "documents",
-                "default": True,
-                "version": version,
-                "data_files": [{"split": "train", "path": shard_paths}],
-            }
-        ],
-        "dataset_info": [
-            {
-                "config_name": "documents",
-                "features": card_features(),
-                "splits": [{"name": "train", "num_bytes": num_bytes, "num_examples": num_examples}],
-            }
-        ],
+        "configs": configs,
+        "dataset_info": infos,
     }
 
 

