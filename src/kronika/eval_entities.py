@@ -10,6 +10,7 @@ is one JSON object with the headline figures.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import json
 import sys
 import time
@@ -110,6 +111,26 @@ def read_gold(path: str, limit: int | None) -> list[dict[str, Any]]:
     return docs
 
 
+def read_seed_gold(folder: Path) -> list[dict[str, Any]]:
+    """The gold layers of a seeds folder as evaluation documents (gold never reaches the annotator)."""
+    from kronika.gold import gold_path, read_gold as read_layer
+    from kronika.ingest import SeedError, list_seeds, read_seed
+
+    docs = []
+    for seed in list_seeds(folder)[0]:
+        if not gold_path(seed).exists():
+            continue
+        try:
+            doc = read_seed(seed, folder)
+            mentions = read_layer(gold_path(seed), doc)
+        except SeedError as exc:
+            raise GoldError(str(exc)) from None
+        docs.append({"id": doc.id, "text": doc.text, "entities": [m.to_dict() for m in mentions]})
+    if not docs:
+        raise GoldError(f"{folder}: no seed with a gold layer (*.gold.json)")
+    return docs
+
+
 def evaluate(docs: list[dict[str, Any]]) -> dict[str, Any]:
     from kronika.entities import get_annotator
 
@@ -140,11 +161,14 @@ def evaluate(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kronika eval-entities", description=__doc__.splitlines()[0])
-    parser.add_argument("--gold", required=True, help="JSONL: {id, text, entities: [{start, end, text, label, lemma}]}")
+    parser.add_argument(
+        "--gold", required=True,
+        help="JSONL of {id, text, entities: [{start, end, text, label, lemma}]}, or a seeds folder (its *.gold.json layers)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N documents")
     args = parser.parse_args(argv)
     try:
-        docs = read_gold(args.gold, args.limit)
+        docs = read_seed_gold(Path(args.gold)) if Path(args.gold).is_dir() else read_gold(args.gold, args.limit)
     except GoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
