@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import yaml
 
@@ -48,12 +49,18 @@ def document_table(rows: list[dict[str, Any]], version: str) -> pa.Table:
     return config_table(rows, "documents", version)
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write one shard atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
-    os.replace(tmp, path)
+def write_parquet(table: pa.Table, path: Path | str) -> None:
+    """Write one shard atomically, through ``pyarrow.fs``.
+
+    ``path`` is a local path or a URI (``file:///shared/...``, ``s3://...``), so a
+    worker on another machine can write to a shared filesystem or object store.
+    """
+    fs, where = pafs.FileSystem.from_uri(str(path)) if "://" in str(path) else (pafs.LocalFileSystem(), str(path))
+    parent, name = where.rsplit("/", 1)
+    fs.create_dir(parent, recursive=True)
+    tmp = f"{parent}/.{name}.tmp"
+    pq.write_table(table, tmp, filesystem=fs, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
+    fs.move(tmp, where)
 
 
 def sha256_file(path: Path) -> str:
