@@ -101,7 +101,7 @@ def parse_seed(raw: bytes, name: str, where: Path | str | None = None) -> Docume
     where = where or name
     doc_id = Path(name).stem
     if not re.fullmatch(ID_PATTERN, doc_id):
-        raise SeedError(where, f"file name stem {doc_id!r} is not a valid id (letters, digits, . _ -)")
+        raise SeedError(where, f"file name stem {doc_id!r} is not a valid id (letters, digits, . _ -; no spaces)")
     text, bom, newline = _decode(raw, where)
     header, date = _split_header(text)
     text = text[len(header) :]

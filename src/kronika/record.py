@@ -25,7 +25,7 @@ DATE_PRECISIONS = ["year", "month", "day"]
 ENTITY_STATUSES = ["gold", "automatic", "lexicon", "none"]
 NEWLINES = ["lf", "crlf"]
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$"
 # BCP-47 primary language subtag, or "und" for undetermined.
 LANG_PATTERN = r"^([a-z]{2,3}|und)$"
 # ISO 639-3 plus ISO 15924 script, as FineWeb-2 writes it ("pol_Latn"), or "und".
