@@ -52,3 +52,19 @@ def test_card_and_committed_parquet_agree() -> None:
             file_schema = pq.read_schema(path)
             assert file_schema.remove_metadata() == expected.remove_metadata(), path
             assert datasets.Features.from_arrow_schema(file_schema).to_dict() == hf_features(expected)
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_every_committed_row_validates_against_the_schema_file(config: str) -> None:
+    """Plain pyarrow rows vs the JSON Schema file on disk (Draft 2020-12, format checker)."""
+    import json
+
+    from jsonschema import FormatChecker
+
+    name = {"documents": "document", "mentions": "mention", "sentences": "sentence"}[config]
+    schema = json.loads((ROOT / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    rows = [r for p in sorted((ROOT / "corpus" / config).glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert rows
+    for row in rows:
+        assert list(validator.iter_errors(row)) == []
