@@ -36,7 +36,7 @@ from kronika.record import CONFIGS
 from kronika.views import mention_rows, sentence_rows_with_misaligned, sentence_spans
 from kronika.write import card_yaml, config_table, sha256_file, staged_folder, write_card, write_json, write_parquet
 
-DEFAULT_SHARD_SIZE = 1000
+DEFAULT_SHARD_SIZE = 250
 MANIFEST = "manifest.json"
 
 

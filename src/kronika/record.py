@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -51,7 +51,11 @@ class Mention:
     score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Explicit rather than dataclasses.asdict, which deep-copies and is slow in the build loop.
+        return {
+            "start": self.start, "end": self.end, "text": self.text, "label": self.label,
+            "lemma": self.lemma, "entity_id": self.entity_id, "source": self.source, "score": self.score,
+        }
 
 
 @dataclass(frozen=True, order=True)
