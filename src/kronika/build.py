@@ -3,8 +3,8 @@
 The build is a plan of shards. Seeds are sorted by id and cut into contiguous
 shards of at most ``shard_size`` seeds; ``run_shard`` turns one shard's seeds
 into one Parquet file and is a pure function of its ``ShardSpec``, so any
-engine (a local process pool here; Ray later) can run it and the bytes are the
-same. Annotators load once per worker process.
+engine (a local process pool, or Ray: ``ray_engine``) can run it and the bytes
+are the same. Annotators load once per worker process.
 
 A bad seed fails the whole build (the previous corpus stays untouched) unless
 ``keep_going`` is set; then it is left out and listed with its reason. Every
@@ -59,7 +59,7 @@ class ShardSpec:
 class ShardResult:
     index: int
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # config -> file, num_rows, num_bytes
-    languages: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)  # distinct document languages
     rejects: list[tuple[str, str]] = field(default_factory=list)
     misaligned: list[dict[str, Any]] = field(default_factory=list)
     cached: int = 0
@@ -131,6 +131,9 @@ def run_shard(spec: ShardSpec) -> ShardResult:
         except SeedError as err:
             result.rejects.append((err.path, err.reason))
             continue
+        except Exception as err:  # an annotator bug must not take the other seeds down
+            result.rejects.append((str(seed), f"annotation failed: {type(err).__name__}: {err}"))
+            continue
         sentences = sentence_spans(row)
         sentence_view, misaligned = sentence_rows_with_misaligned(row, sentences)
         rows["documents"].append(row)
@@ -138,7 +141,8 @@ def run_shard(spec: ShardSpec) -> ShardResult:
         rows["sentences"] += sentence_view
         result.misaligned += [{"doc_id": row["id"], **{k: m[k] for k in ("start", "end", "text")}} for m in misaligned]
         result.cached += hit
-        result.languages.append(row["language"])
+        if row["language"] not in result.languages:
+            result.languages.append(row["language"])
     for config, config_rows in rows.items():
         if config_rows:
             table = config_table(config_rows, config, spec.version)
