@@ -214,3 +214,33 @@ def test_long_document_decided_on_sample(tagger) -> None:
     assert len(body) > language.DOC_SAMPLE * 3 // 2
     doc = tagger.tag_document(body, paragraphs(body))
     assert (doc.language, doc.language_script) == ("pl", "pol_Latn") and doc.score >= 0.9
+
+
+def test_lingua_only_confirms_agreed_switches(tagger, monkeypatch) -> None:
+    """Within a document lingua is asked only about context vs the one language
+    fastText and CLD2 both name, so few lingua models are ever loaded."""
+    asked: list[set[str]] = []
+    real = tagger._lingua
+
+    def spy(flat, candidates, ft):
+        asked.append(set(candidates))
+        return real(flat, candidates, ft)
+
+    monkeypatch.setattr(tagger, "_lingua", spy)
+    text = f"{PL_BODY} Premier dodał: „{EN_QUOTE}” Następnie opuścił salę bez odpowiadania na pytania."
+    doc = tagger.tag_document(text, paragraphs(text))
+    assert [s.language for s in doc.spans] == ["pl", "en", "pl"]
+    assert asked and all(c == {"pl", "en"} for c in asked)
+
+
+def test_no_switch_without_two_detectors_agreeing(tagger) -> None:
+    """A Bulgarian sentence of mostly Latin-script names stays Bulgarian (v2 made it Slovak)."""
+    body = (
+        "Газопроводът ще бъде построен от руската компания, а европейските партньори ще "
+        "осигурят половината от финансирането на проекта до края на следващата година. "
+        "Nederlandse Gasunie и ENGIE по 9%."
+    )
+    doc = tagger.tag_document(body, paragraphs(body))
+    check_spans(body, doc)
+    assert doc.language == "bg"
+    assert [s.language for s in doc.spans] == ["bg"]
