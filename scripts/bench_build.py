@@ -101,21 +101,35 @@ def memory(args: argparse.Namespace, work: Path) -> dict:
 
 
 def incremental(args: argparse.Namespace, work: Path) -> dict:
+    """Full build with a cache, then one article added at the end of the id order,
+    then one more added in the middle (which shifts every later shard boundary)."""
     seeds, cache = work / "seeds", work / "cache"
     _synthetic(args.source, args.n, seeds)
     full = run_build(seeds, work / "inc" / "corpus", args.jobs, cache=cache)
-    extra = next(args.source.rglob("*.txt"))
-    shutil.copyfile(extra, seeds / "zzz_added.txt")
-    again = run_build(seeds, work / "inc" / "corpus", args.jobs, cache=cache)
-    scratch = run_build(seeds, work / "scratch" / "corpus", args.jobs)
+    extra = sorted(args.source.rglob("*.txt"))
+    names = sorted(p.stem for p in seeds.glob("*.txt"))
+    shutil.copyfile(extra[0], seeds / f"{names[-1]}_added.txt")
+    at_end = run_build(seeds, work / "inc" / "corpus", args.jobs, cache=cache)
+    same_end = _same_as_scratch(seeds, work, args.jobs)
+    shutil.copyfile(extra[1], seeds / f"{names[len(names) // 2]}_added.txt")
+    in_middle = run_build(seeds, work / "inc" / "corpus", args.jobs, cache=cache)
+    same_middle = _same_as_scratch(seeds, work, args.jobs)
     return {
-        "articles": args.n + 1,
+        "articles": args.n,
         "full_build_seconds": full["wall_seconds"],
-        "incremental_seconds": again["wall_seconds"],
-        "incremental_from_cache": again["from_cache"],
-        "incremental_fraction_of_full": round(again["wall_seconds"] / full["wall_seconds"], 3),
-        "identical_to_full_rebuild": _tree(work / "inc" / "corpus") == _tree(work / "scratch" / "corpus"),
+        "add_at_end_seconds": at_end["wall_seconds"],
+        "add_at_end_fraction_of_full": round(at_end["wall_seconds"] / full["wall_seconds"], 3),
+        "add_in_middle_seconds": in_middle["wall_seconds"],
+        "add_in_middle_fraction_of_full": round(in_middle["wall_seconds"] / full["wall_seconds"], 3),
+        "annotated_again": [at_end["seeds"] - at_end["from_cache"], in_middle["seeds"] - in_middle["from_cache"]],
+        "identical_to_full_rebuild": same_end and same_middle,
     }
+
+
+def _same_as_scratch(seeds: Path, work: Path, jobs: int) -> bool:
+    shutil.rmtree(work / "scratch", ignore_errors=True)
+    run_build(seeds, work / "scratch" / "corpus", jobs)
+    return _tree(work / "inc" / "corpus") == _tree(work / "scratch" / "corpus")
 
 
 def _synthetic(source: Path, n: int, out: Path) -> None:

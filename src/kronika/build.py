@@ -13,9 +13,11 @@ input is accounted for in the manifest and the build report.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -120,9 +122,76 @@ def plan(seeds: list[Path], root: Path, stage: Path, shard_size: int, **common: 
 
 
 def run_shard(spec: ShardSpec) -> ShardResult:
-    """Build one shard: its seeds -> one Parquet file per config (none for a config without rows)."""
+    """Build one shard: its seeds -> one Parquet file per config (none for a config without rows).
+
+    With a cache, a shard whose seeds, gold layers, annotators and version are
+    all unchanged is copied from the shard cache; a changed shard is rebuilt from
+    the layer cache, so only new or edited seeds are annotated again.
+    """
     tools = tools_for(spec.lexicon)
-    cache = LayerCache(Path(spec.cache_dir)) if spec.cache_dir else None
+    if not spec.cache_dir:
+        return _build_shard(spec, tools, None)
+    shards = ShardCache(Path(spec.cache_dir) / "shards")
+    key = shard_key(spec, tools.fingerprint)
+    stored = shards.get(key, spec) if key else None
+    if stored is not None:
+        return stored
+    result = _build_shard(spec, tools, LayerCache(Path(spec.cache_dir)))
+    if key and not result.rejects:
+        shards.put(key, result)
+    return result
+
+
+def shard_key(spec: ShardSpec, fingerprint: str) -> str | None:
+    """Content address of a shard's output: version, annotators, every seed's and gold file's bytes."""
+    digest = hashlib.sha256(f"{spec.version}\n{fingerprint}\n".encode())
+    try:
+        for seed in map(Path, spec.seeds):
+            gold = gold_path(seed)
+            digest.update(f"{seed.name}\n".encode() + hashlib.sha256(seed.read_bytes()).digest())
+            digest.update(hashlib.sha256(gold.read_bytes()).digest() if gold.exists() else b"-")
+    except OSError:  # unreadable seed: build the shard normally, which reports it
+        return None
+    return digest.hexdigest()
+
+
+class ShardCache:
+    """Built shards by content address: ``<dir>/<key[:2]>/<key>/`` holds the
+    Parquet file of each config and the shard's result."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get(self, key: str, spec: ShardSpec) -> ShardResult | None:
+        entry = self.folder / key[:2] / key
+        try:
+            data = json.loads((entry / "result.json").read_text(encoding="utf-8"))
+            for config in data["outputs"]:
+                target = Path(spec.stage) / config / f"part-{spec.index:05d}.parquet"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(entry / f"{config}.parquet", target)
+                data["outputs"][config]["file"] = str(target)
+        except (OSError, ValueError, KeyError):
+            return None
+        result = ShardResult(**{**data, "index": spec.index})
+        result.cached = result.documents
+        return result
+
+    def put(self, key: str, result: ShardResult) -> None:
+        entry = self.folder / key[:2] / key
+        tmp = entry.with_name(f".{key}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for config, output in result.outputs.items():
+            shutil.copyfile(output["file"], tmp / f"{config}.parquet")
+        (tmp / "result.json").write_text(json.dumps(result.__dict__), encoding="utf-8")
+        try:
+            os.replace(tmp, entry)
+        except OSError:  # another worker stored the same shard first
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> ShardResult:
     result = ShardResult(spec.index)
     rows: dict[str, list[dict[str, Any]]] = {config: [] for config in CONFIGS}
     for seed in map(Path, spec.seeds):
