@@ -325,7 +325,10 @@ def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Itera
                 yield run_shard(spec)
                 bar.update(len(spec.seeds))
             return
-        context = multiprocessing.get_context("spawn")
+        # A fork server imports Kronika once and forks the workers from that clean,
+        # single-threaded process: no re-import per worker, no fork of our threads.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["kronika.build"])
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = {pool.submit(run_shard, spec): spec for spec in specs}
             for future in as_completed(futures):

@@ -26,7 +26,7 @@ from kronika.record import CONFIGS, arrow_schema, card_features, hf_features
 # Fixed writer settings: changing any of them changes the bytes of every shard.
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
-    "compression_level": 9,
+    "compression_level": 6,
     "use_dictionary": True,
     "write_statistics": True,
     "version": "2.6",
