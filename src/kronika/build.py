@@ -390,7 +390,3 @@ def _update_card(out_dir: Path, splits: dict[str, dict[str, Any]], results: list
 
 def write_report(report: BuildReport, path: Path) -> None:
     write_json(path, asdict(report))
-
-
-def report_json(report: BuildReport) -> str:
-    return json.dumps(asdict(report), ensure_ascii=False)

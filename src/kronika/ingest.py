@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kronika.blocks import split_blocks
-from kronika.record import ID_PATTERN, Block, count_words
+from kronika.record import ID_PATTERN, Block
 
 SEED_SUFFIX = ".txt"
 GOLD_SUFFIX = ".gold.json"
@@ -59,10 +59,6 @@ class Document:
     date_precision: str | None
     title: str | None
     blocks: list[Block]
-
-    @property
-    def word_count(self) -> int:
-        return count_words(self.text)
 
 
 def list_seeds(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
