@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from kronika.jsonl import InputError, json_objects
 import json
 import sys
 import time
@@ -23,8 +25,7 @@ from kronika.record import LABELS
 REQUIRED = ("start", "end", "text", "label", "lemma")
 
 
-class GoldError(ValueError):
-    """Bad gold input; the message names file, line and field."""
+GoldError = InputError  # bad gold input; the message names file, line and field
 
 
 @dataclass
@@ -82,32 +83,17 @@ def _check_entity(path: str, lineno: int, n: int, e: Any, text: str) -> None:
 def read_gold(path: str, limit: int | None) -> list[dict[str, Any]]:
     """Parse and check the gold file (errors name file, line and field)."""
     docs: list[dict[str, Any]] = []
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise GoldError(f"{path}: cannot open ({exc.strerror})") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if limit is not None and len(docs) >= limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise GoldError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(doc, dict):
-                raise GoldError(f"{path}:{lineno}: line is not a JSON object")
-            for key in ("text", "entities"):
-                if key not in doc:
-                    raise GoldError(f"{path}:{lineno}: missing field '{key}'")
-            if not isinstance(doc["text"], str):
-                raise GoldError(f"{path}:{lineno}: field 'text' is not a string")
-            if not isinstance(doc["entities"], list):
-                raise GoldError(f"{path}:{lineno}: field 'entities' is not a list")
-            for n, e in enumerate(doc["entities"]):
-                _check_entity(path, lineno, n, e, doc["text"])
-            docs.append(doc)
+    for lineno, doc in json_objects(path, limit):
+        for key in ("text", "entities"):
+            if key not in doc:
+                raise GoldError(f"{path}:{lineno}: missing field '{key}'")
+        if not isinstance(doc["text"], str):
+            raise GoldError(f"{path}:{lineno}: field 'text' is not a string")
+        if not isinstance(doc["entities"], list):
+            raise GoldError(f"{path}:{lineno}: field 'entities' is not a list")
+        for n, e in enumerate(doc["entities"]):
+            _check_entity(path, lineno, n, e, doc["text"])
+        docs.append(doc)
     return docs
 
 

@@ -15,11 +15,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from kronika.jsonl import InputError, json_objects
+
 PROG = "kronika eval-language"
-
-
-class GoldError(Exception):
-    """A problem with the gold file, already phrased for the user."""
+GoldError = InputError  # bad gold input; the message names file and line
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,35 +32,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _parse_line(path: Path, number: int, line: str) -> tuple[str, str]:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise GoldError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-    if not isinstance(row, dict):
-        raise GoldError(f"{path}:{number}: expected a JSON object")
-    for field in ("text", "lang"):
-        if not isinstance(row.get(field), str):
-            raise GoldError(f"{path}:{number}: missing or non-string field {field!r}")
-    return row["text"], row["lang"]
-
-
 def read_gold(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
     """``(text, lang)`` pairs; blank lines are skipped."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise GoldError(f"{path}: cannot open ({exc.strerror})") from None
-    rows: list[tuple[str, str]] = []
-    with handle:
-        try:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    rows.append(_parse_line(path, number, line))
-                if limit is not None and len(rows) >= limit:
-                    break
-        except UnicodeDecodeError:
-            raise GoldError(f"{path}:{number + 1}: not UTF-8") from None
+    rows = []
+    for number, row in json_objects(path, limit):
+        for field in ("text", "lang"):
+            if not isinstance(row.get(field), str):
+                raise GoldError(f"{path}:{number}: missing or non-string field {field!r}")
+        rows.append((row["text"], row["lang"]))
     if not rows:
         raise GoldError(f"{path}: no examples")
     return rows
