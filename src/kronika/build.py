@@ -35,8 +35,8 @@ from kronika.gold import gold_path, load_gold_file, read_gold
 from kronika.ingest import Document, SeedError, list_seeds, read_seed
 from kronika.layers import LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, tools_for
 from kronika.record import CONFIGS
-from kronika.views import mention_rows, sentence_rows_with_misaligned, sentence_spans
-from kronika.write import card_yaml, config_table, sha256_file, staged_folder, write_card, write_json, write_parquet
+from kronika.views import SentenceTable, mention_rows, sentence_spans
+from kronika.write import card_yaml, config_schema, config_table, sha256_file, staged_folder, write_card, write_json, write_parquet
 
 DEFAULT_SHARD_SIZE = 250
 MANIFEST = "manifest.json"
@@ -193,7 +193,9 @@ class ShardCache:
 
 def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> ShardResult:
     result = ShardResult(spec.index)
-    rows: dict[str, list[dict[str, Any]]] = {config: [] for config in CONFIGS}
+    documents: list[dict[str, Any]] = []
+    mentions: list[dict[str, Any]] = []
+    sentences = SentenceTable()
     for seed in map(Path, spec.seeds):
         try:
             row, hit = build_row(seed, Path(spec.seeds_root), tools, cache)
@@ -203,18 +205,21 @@ def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> Sha
         except Exception as err:  # an annotator bug must not take the other seeds down
             result.rejects.append((str(seed), f"annotation failed: {type(err).__name__}: {err}"))
             continue
-        sentences = sentence_spans(row)
-        sentence_view, misaligned = sentence_rows_with_misaligned(row, sentences)
-        rows["documents"].append(row)
-        rows["mentions"] += mention_rows(row, sentences)
-        rows["sentences"] += sentence_view
+        spans = sentence_spans(row)
+        misaligned = sentences.add(row, spans)
+        documents.append(row)
+        mentions += mention_rows(row, spans)
         result.misaligned += [{"doc_id": row["id"], **{k: m[k] for k in ("start", "end", "text")}} for m in misaligned]
         result.cached += hit
         if row["language"] not in result.languages:
             result.languages.append(row["language"])
-    for config, config_rows in rows.items():
-        if config_rows:
-            table = config_table(config_rows, config, spec.version)
+    tables = {
+        "documents": config_table(documents, "documents", spec.version),
+        "mentions": config_table(mentions, "mentions", spec.version),
+        "sentences": sentences.to_arrow(config_schema("sentences", spec.version)),
+    }
+    for config, table in tables.items():
+        if table.num_rows:
             path = Path(spec.stage) / config / f"part-{spec.index:05d}.parquet"
             write_parquet(table, path)
             result.outputs[config] = {"file": str(path), "num_rows": table.num_rows, "num_bytes": table.nbytes}

@@ -64,6 +64,24 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[tuple[in
     return [m.span() for m in TOKEN_RE.finditer(text, max(start, 0), stop)]
 
 
+def tokenize_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """``tokenize(text, s, e)`` for each span, running the pattern over the text once.
+
+    A span takes the whole-text tokens inside it; only a span whose edge cuts a
+    whole-text token is tokenized on its own, so the result is always the same.
+    """
+    whole = tokenize(text)
+    starts = [s for s, _ in whole]
+    out = []
+    for start, end in spans:
+        first, stop = bisect_left(starts, start), bisect_left(starts, end)
+        if (first and whole[first - 1][1] > start) or (stop and whole[stop - 1][1] > end):
+            out.append(tokenize(text, start, end))
+        else:
+            out.append(whole[first:stop])
+    return out
+
+
 def _span_of(mention: Any) -> tuple[int, int, str]:
     """(start, end, label) of a ``Mention`` or a mention dict."""
     if isinstance(mention, dict):

@@ -15,13 +15,16 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
-from kronika.record import BIO_TAGS, mention_schema, sentence_schema
+import pyarrow as pa
+
+from kronika.record import BIO_TAGS, arrow_schema, mention_schema, sentence_schema
 from kronika.sentences import split_sentences
-from kronika.tokens import spans_to_bio, tokenize
+from kronika.tokens import spans_to_bio, tokenize_spans
 
 _MENTION_FIELDS = list(mention_schema()["properties"])
 _SENTENCE_FIELDS = list(sentence_schema()["properties"])
 _TAG_ID = {name: i for i, name in enumerate(BIO_TAGS)}
+_TOKEN_FIELDS = ("tokens", "token_offsets", "ner_tags")
 
 
 def sentence_spans(row: dict[str, Any]) -> list[tuple[int, int]]:
@@ -67,33 +70,74 @@ def mention_rows(row: dict[str, Any], sentences: list[tuple[int, int]] | None = 
     return rows
 
 
+class SentenceTable:
+    """The ``sentences`` config of many documents, built column by column.
+
+    A shard has hundreds of thousands of tokens; one Python dict per token
+    offset cost as much as annotating the shard, so tokens, offsets and tags
+    go into flat lists and become Arrow list arrays in one step.
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in _SENTENCE_FIELDS if name not in _TOKEN_FIELDS}
+        self.token_text: list[str] = []
+        self.token_start: list[int] = []
+        self.token_end: list[int] = []
+        self.tags: list[int] = []
+        self.offsets: list[int] = [0]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def add(self, row: dict[str, Any], sentences: list[tuple[int, int]] | None = None) -> list[dict[str, Any]]:
+        """Append the sentences of one document; return its entities not on token boundaries."""
+        text = row["text"]
+        sentences = sentence_spans(row) if sentences is None else sentences
+        starts = [s for s, _ in sentences]
+        by_sentence: list[list[dict[str, Any]]] = [[] for _ in sentences]
+        for mention in row["entities"]:
+            by_sentence[_sentence_of(starts, mention["start"])].append(mention)
+        misaligned: list[dict[str, Any]] = []
+        columns = self.columns
+        for index, ((start, end), tokens) in enumerate(zip(sentences, tokenize_spans(text, sentences))):
+            tags, missed = spans_to_bio(tokens, by_sentence[index])
+            misaligned.extend(missed)
+            columns["doc_id"].append(row["id"])
+            columns["sentence_index"].append(index)
+            columns["start"].append(start)
+            columns["end"].append(end)
+            columns["language"].append(row["language"])
+            self.token_text.extend([text[s:e] for s, e in tokens])
+            self.token_start.extend([s for s, _ in tokens])
+            self.token_end.extend([e for _, e in tokens])
+            self.tags.extend([_TAG_ID[tag] for tag in tags])
+            self.offsets.append(len(self.tags))
+        return misaligned
+
+    def to_arrow(self, schema: pa.Schema) -> pa.Table:
+        """The rows as a table of ``schema`` (``sentence_schema`` as Arrow, any metadata)."""
+        offsets = pa.array(self.offsets, pa.int32())
+        starts, ends = pa.array(self.token_start, pa.int64()), pa.array(self.token_end, pa.int64())
+        lists = {
+            "tokens": pa.array(self.token_text, pa.string()),
+            "token_offsets": pa.StructArray.from_arrays([starts, ends], names=["start", "end"]),
+            "ner_tags": pa.array(self.tags, pa.int64()),
+        }
+        arrays = [
+            pa.ListArray.from_arrays(offsets, lists[f.name]).cast(f.type) if f.name in lists
+            else pa.array(self.columns[f.name], f.type)
+            for f in schema
+        ]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+
 def sentence_rows_with_misaligned(
     row: dict[str, Any], sentences: list[tuple[int, int]] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``sentences`` rows and the entity dicts that are not on token boundaries."""
-    text = row["text"]
-    sentences = sentence_spans(row) if sentences is None else sentences
-    starts = [s for s, _ in sentences]
-    by_sentence: list[list[dict[str, Any]]] = [[] for _ in sentences]
-    for mention in row["entities"]:
-        by_sentence[_sentence_of(starts, mention["start"])].append(mention)
-    rows, misaligned = [], []
-    for index, (start, end) in enumerate(sentences):
-        tokens = tokenize(text, start, end)
-        tags, missed = spans_to_bio(tokens, by_sentence[index])
-        misaligned.extend(missed)
-        values = {
-            "doc_id": row["id"],
-            "sentence_index": index,
-            "start": start,
-            "end": end,
-            "language": row["language"],
-            "tokens": [text[s:e] for s, e in tokens],
-            "token_offsets": [{"start": s, "end": e} for s, e in tokens],
-            "ner_tags": [_TAG_ID[tag] for tag in tags],
-        }
-        rows.append({field: values[field] for field in _SENTENCE_FIELDS})
-    return rows, misaligned
+    """``sentences`` rows of one document and the entity dicts that are not on token boundaries."""
+    table = SentenceTable()
+    misaligned = table.add(row, sentences)
+    return table.to_arrow(arrow_schema(sentence_schema())).to_pylist(), misaligned
 
 
 def sentence_rows(row: dict[str, Any], sentences: list[tuple[int, int]] | None = None) -> tuple[list[dict[str, Any]], int]:

@@ -35,14 +35,19 @@ PARQUET_OPTIONS: dict[str, Any] = {
 ROW_GROUP_SIZE = 1000
 
 
-def config_table(rows: list[dict[str, Any]], config: str, version: str) -> pa.Table:
-    """Rows of one config as an Arrow table with the HF features and Kronika version attached."""
+def config_schema(config: str, version: str) -> pa.Schema:
+    """The Arrow schema of one config, with the HF features and Kronika version attached."""
     schema = arrow_schema(CONFIGS[config]())
     metadata = {
         "huggingface": json.dumps({"info": {"features": hf_features(schema)}}),
         "kronika_version": version,
     }
-    return pa.Table.from_pylist(rows, schema=schema.with_metadata(metadata))
+    return schema.with_metadata(metadata)
+
+
+def config_table(rows: list[dict[str, Any]], config: str, version: str) -> pa.Table:
+    """Rows of one config as an Arrow table of ``config_schema``."""
+    return pa.Table.from_pylist(rows, schema=config_schema(config, version))
 
 
 def document_table(rows: list[dict[str, Any]], version: str) -> pa.Table:
