@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ROOT, SEED_ID
-from kronika.build import BuildError, build
+from kronika.build import BuildError, build, cut_points
 from kronika.cli import main
 from kronika.record import raw_bytes
 from kronika.validate import validate_path
@@ -123,9 +123,26 @@ def test_shards_and_jobs_give_identical_bytes(tmp_path: Path) -> None:
     one, two = _tree(tmp_path / "one" / "corpus"), _tree(tmp_path / "two" / "corpus")
     assert one == two
     documents = sorted(k for k in one if k.startswith("documents/"))
-    assert documents == [f"documents/train-0000{i}-of-00003.parquet" for i in range(3)]
+    assert documents == [f"documents/train-0000{i}-of-00003.parquet" for i in range(3)]  # cut_points: [2, 4, 5]
     assert (tmp_path / "one" / "README.md").read_bytes() == (tmp_path / "two" / "README.md").read_bytes()
     assert validate_path(tmp_path / "one" / "corpus") == []
+
+
+def _shards(ids: list[str], size: int) -> set[tuple[str, ...]]:
+    cuts = cut_points(ids, size)
+    return {tuple(ids[a:b]) for a, b in zip([0, *cuts], cuts)}
+
+
+def test_shard_cuts_are_bounded_and_local() -> None:
+    ids = [f"{i:06d}" for i in range(20_000)]
+    cuts = cut_points(ids, 250)
+    sizes = [b - a for a, b in zip([0, *cuts], cuts)]
+    assert cuts[-1] == len(ids) and min(sizes[:-1]) >= 125 and max(sizes) <= 500
+    assert 200 <= sum(sizes) / len(sizes) <= 300
+    before = _shards(ids, 250)
+    for added in ("000100a", "010000a", "019999a"):  # a new seed at the start, middle, end
+        after = _shards(sorted([*ids, added]), 250)
+        assert len(after - before) <= 2, added  # its own shard, and the next one at most
 
 
 def test_incremental_rebuild_reannotates_only_the_new_seed(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Build: seeds folder -> corpus folder (Parquet shards, manifest) + card.
 
 The build is a plan of shards. Seeds are sorted by id and cut into contiguous
-shards of at most ``shard_size`` seeds; ``run_shard`` turns one shard's seeds
+shards of about ``shard_size`` seeds, at points chosen by the ids themselves
+(``cut_points``); ``run_shard`` turns one shard's seeds
 into one Parquet file and is a pure function of its ``ShardSpec``, so any
 engine (a local process pool, or Ray: ``ray_engine``) can run it and the bytes
 are the same. Annotators load once per worker process.
@@ -113,12 +114,38 @@ def spec_from_json(text: str) -> ShardSpec:
 
 
 def plan(seeds: list[Path], root: Path, stage: Path, shard_size: int, **common: Any) -> list[ShardSpec]:
-    """Contiguous shards of at most ``shard_size`` seeds, in id order."""
-    chunks = [seeds[i : i + shard_size] for i in range(0, len(seeds), shard_size)]
+    """Contiguous shards in id order, about ``shard_size`` seeds each (see ``cut_points``)."""
+    cuts = cut_points([p.stem for p in seeds], shard_size)
+    chunks = [seeds[a:b] for a, b in zip([0, *cuts], cuts)]
     return [
         ShardSpec(i, tuple(str(p) for p in chunk), str(root), str(stage), **common)
         for i, chunk in enumerate(chunks)
     ]
+
+
+def cut_points(ids: list[str], shard_size: int) -> list[int]:
+    """End indices of the shards of ``ids`` (sorted), the last one ``len(ids)``.
+
+    Where a shard ends depends on the ids themselves, not on counting from
+    the start: once a shard has ``shard_size // 2`` seeds it ends after the
+    first id whose hash hits (about one in ``shard_size // 2``), and at
+    ``2 * shard_size`` seeds at the latest. Shards average about
+    ``shard_size`` seeds, and adding or removing a seed changes its own shard
+    only, so an incremental build copies every other shard from the cache
+    (with fixed-size shards, all shards after the new seed would shift).
+    """
+    least = max(1, shard_size // 2)
+    spread = max(1, shard_size - least + 1)
+    cuts, size = [], 0
+    for i, seed_id in enumerate(ids):
+        size += 1
+        hit = int.from_bytes(hashlib.sha256(seed_id.encode()).digest()[:8], "big") % spread == 0
+        if size >= 2 * shard_size or (size >= least and hit):
+            cuts.append(i + 1)
+            size = 0
+    if size:
+        cuts.append(len(ids))
+    return cuts
 
 
 def run_shard(spec: ShardSpec) -> ShardResult:
@@ -335,10 +362,22 @@ def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Itera
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["kronika.build"])
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(run_shard, spec): spec for spec in specs}
+            futures = {pool.submit(run_shard, spec): spec for spec in sorted(specs, key=_size, reverse=True)}
             for future in as_completed(futures):
                 yield future.result()
                 bar.update(len(futures[future].seeds))
+
+
+def _size(spec: ShardSpec) -> int:
+    """Bytes of a shard's seeds. Running the biggest shards first leaves small
+    ones for the end, so no worker waits long for the last shard of another."""
+    total = 0
+    for seed in spec.seeds:
+        try:
+            total += os.stat(seed).st_size
+        except OSError:
+            pass
+    return total
 
 
 def _finish(

@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--seeds", type=Path, default=Path("seeds"), help="seed folder (default: seeds)")
     build.add_argument("--out", type=Path, default=Path("corpus"), help="corpus folder; its parent holds the card (default: corpus)")
     build.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    build.add_argument("--shard-size", type=int, default=None, help="seeds per Parquet shard (default: 250)")
+    build.add_argument("--shard-size", type=int, default=None, help="average seeds per Parquet shard, at most twice that (default: 250)")
     build.add_argument("--keep-going", action="store_true", help="leave bad seeds out (listed with reasons) instead of failing")
     build.add_argument("--cache", type=Path, default=Path(".kronika-cache"), help="layer cache folder (default: .kronika-cache)")
     build.add_argument("--no-cache", action="store_true", help="annotate every seed afresh and write no cache")
