@@ -45,9 +45,11 @@ _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _WORD = rf"[\w{_MARKS}]+"
 _EMOJI_TAIL = r"(?:\u200d\S|[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f])*"
 _ABBREV = "|".join(re.escape(a) for a in sorted(set(ABBREVIATIONS), key=len, reverse=True))
+# The abbreviations' first letters, checked first: most positions fail there cheaply.
+_ABBREV_FIRST = "".join(sorted({a[0].lower() for a in ABBREVIATIONS}))
 TOKEN_RE = re.compile(
     rf"""
-    (?<![\w{_MARKS}])(?i:{_ABBREV})                      # m.in., np., prof.
+    (?=(?i:[{_ABBREV_FIRST}]))(?<![\w{_MARKS}])(?i:{_ABBREV})  # m.in., np., prof.
     | \d+(?:[.,:/\-–]\d+)*(?:[-‐]{_WORD})*               # 10-13, 1,5, 10-latek
     | {_WORD}(?:[-‐‑'’]{_WORD})*                          # Okła-Drewnowicz, Kirby'ego
     | \.{{2,}}                                            # an ellipsis written as dots

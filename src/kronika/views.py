@@ -24,6 +24,7 @@ from kronika.tokens import spans_to_bio, tokenize_spans
 _MENTION_FIELDS = list(mention_schema()["properties"])
 _SENTENCE_FIELDS = list(sentence_schema()["properties"])
 _TAG_ID = {name: i for i, name in enumerate(BIO_TAGS)}
+_OUTSIDE = _TAG_ID["O"]
 _TOKEN_FIELDS = ("tokens", "token_offsets", "ner_tags")
 
 
@@ -100,8 +101,12 @@ class SentenceTable:
         misaligned: list[dict[str, Any]] = []
         columns = self.columns
         for index, ((start, end), tokens) in enumerate(zip(sentences, tokenize_spans(text, sentences))):
-            tags, missed = spans_to_bio(tokens, by_sentence[index])
-            misaligned.extend(missed)
+            if by_sentence[index]:
+                tags, missed = spans_to_bio(tokens, by_sentence[index])
+                misaligned.extend(missed)
+                self.tags.extend([_TAG_ID[tag] for tag in tags])
+            else:  # most sentences: no mention, all "O"
+                self.tags.extend([_OUTSIDE] * len(tokens))
             columns["doc_id"].append(row["id"])
             columns["sentence_index"].append(index)
             columns["start"].append(start)
@@ -110,7 +115,6 @@ class SentenceTable:
             self.token_text.extend([text[s:e] for s, e in tokens])
             self.token_start.extend([s for s, _ in tokens])
             self.token_end.extend([e for _, e in tokens])
-            self.tags.extend([_TAG_ID[tag] for tag in tags])
             self.offsets.append(len(self.tags))
         return misaligned
 
