@@ -8,12 +8,25 @@ without any annotator installed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 MAX_PROBLEMS_SHOWN = 200
+
+
+def run() -> None:
+    """The console entry point: ``main``, then exit without tearing the interpreter down.
+
+    Everything is written and closed by then; freeing the loaded models object
+    by object took about 0.8 s after a build, time a user waits for nothing.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,4 +157,4 @@ FORWARDED_HELP = {
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
