@@ -5,14 +5,17 @@
 
 Runs both detectors on the same sentences in this one process, single thread,
 model loading excluded from the timings, and prints accuracy, chars/s and the
-speed ratio; then document-level accuracy of ``LanguageTagger.tag_document``
-on ``NEWS/<lang>/*.txt`` (folder name = gold language). Last line: JSON.
+speed ratio; then span-level switching (``LanguageTagger.decide`` with the
+sentence's own language and with another as context), and document-level
+accuracy of ``LanguageTagger.tag_document`` on ``NEWS/<lang>/*.txt`` (folder
+name = gold language). Last line: JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import resource
 import time
@@ -70,6 +73,24 @@ def bench_sentences(tagger: LanguageTagger, gold_path: Path, limit: int | None) 
     return result
 
 
+def bench_switching(tagger: LanguageTagger, gold_path: Path, limit: int | None) -> dict:
+    """Span-level switching: each sentence judged inside a document of its own
+    language (it must keep it) and of another language drawn at random, seed 0
+    (it must switch to its own)."""
+    rows = read_gold(gold_path, limit)
+    languages = sorted({g for _, g in rows})
+    draw = random.Random(0)
+    kept = switched = 0
+    for text, gold in rows:
+        kept += tagger.decide(text, gold, 0.9)[0] == gold
+        other = draw.choice([lang for lang in languages if lang != gold])
+        switched += tagger.decide(text, other, 0.9)[0] == gold
+    result = {"keep_rate": round(kept / len(rows), 4), "switch_rate": round(switched / len(rows), 4)}
+    print(f"switching: keeps its own language {result['keep_rate']:.4f}, "
+          f"switches to it from another {result['switch_rate']:.4f} ({len(rows)} sentences)")
+    return result
+
+
 def bench_news(tagger: LanguageTagger, news: Path) -> dict:
     files = sorted(news.glob("*/*.txt"))
     gold, pred, chars = [], [], 0
@@ -99,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"kronika tagger load: {time.perf_counter() - start:.1f} s, {_rss_mb():.0f} MB max RSS")
     summary = {"annotator": ANNOTATOR, "tools": tool_versions()}
     summary["sentences"] = bench_sentences(tagger, args.gold, args.limit)
+    summary["switching"] = bench_switching(tagger, args.gold, args.limit)
     if args.news:
         summary["news"] = bench_news(tagger, args.news)
     summary["max_rss_mb"] = round(_rss_mb())

@@ -218,19 +218,50 @@ def test_long_document_decided_on_sample(tagger) -> None:
 
 def test_lingua_only_confirms_agreed_switches(tagger, monkeypatch) -> None:
     """Within a document lingua is asked only about context vs the one language
-    fastText and CLD2 both name, so few lingua models are ever loaded."""
-    asked: list[set[str]] = []
-    real = tagger._lingua
+    fastText and CLD2 both name; for two unrelated languages (pl, en) only its
+    trigram models are used, so its large high-accuracy models never load."""
+    confirmed: list[tuple[str, str]] = []
+    high: list[set[str]] = []
+    real_confirm, real_lingua = tagger._confirm, tagger._lingua
 
-    def spy(flat, candidates, ft):
-        asked.append(set(candidates))
-        return real(flat, candidates, ft)
+    def spy_confirm(flat, context, other, ft):
+        confirmed.append((context, other))
+        return real_confirm(flat, context, other, ft)
 
-    monkeypatch.setattr(tagger, "_lingua", spy)
+    def spy_lingua(flat, candidates, ft):
+        high.append(set(candidates))
+        return real_lingua(flat, candidates, ft)
+
+    monkeypatch.setattr(tagger, "_confirm", spy_confirm)
+    monkeypatch.setattr(tagger, "_lingua", spy_lingua)
     text = f"{PL_BODY} Premier dodał: „{EN_QUOTE}” Następnie opuścił salę bez odpowiadania na pytania."
     doc = tagger.tag_document(text, paragraphs(text))
     assert [s.language for s in doc.spans] == ["pl", "en", "pl"]
-    assert asked and all(c == {"pl", "en"} for c in asked)
+    assert confirmed and all(pair == ("pl", "en") for pair in confirmed)
+    assert high == []
+
+
+@pytest.mark.parametrize(
+    ("snippet", "switches"),
+    [
+        ("No more Polish vermin", True),  # a real English quote
+        ("Ryanair ma problem", False),  # Polish words around an English-looking name
+        ("Nord Stream 2 a LNG z USA.", False),  # names only: nothing to read
+    ],
+)
+def test_unrelated_switch_reads_words_not_names(tagger, snippet: str, switches: bool) -> None:
+    dist = tagger._confirm(snippet, "pl", "en", tagger._fasttext_top(snippet))
+    assert (dist.get("en", 0.0) >= language.SWITCH_SCORE) is switches
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "related"),
+    [("bg", "mk", True), ("cs", "sk", True), ("uk", "ru", True), ("da", "nb", True),
+     ("pl", "en", False), ("bg", "en", False), ("de", "en", False)],
+)  # fmt: skip
+def test_related_languages(a: str, b: str, related: bool) -> None:
+    assert language._related(a, b) is related
+    assert language._related(b, a) is related
 
 
 def test_no_switch_without_two_detectors_agreeing(tagger) -> None:
