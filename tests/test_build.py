@@ -133,6 +133,32 @@ def _shards(ids: list[str], size: int) -> set[tuple[str, ...]]:
     return {tuple(ids[a:b]) for a, b in zip([0, *cuts], cuts)}
 
 
+def test_workers_share_one_lingua_with_the_same_answers() -> None:
+    """The lingua server of a parallel build answers exactly as a local ``Lingua``."""
+    import multiprocessing
+    import os
+
+    from kronika.build import LinguaServer
+    from kronika.language import Lingua
+
+    questions = [
+        ("Газпром спира доставките за България", ("bg", "mk"), False),
+        ("Vláda schválila návrh zákona o rozpočtu", ("cs", "sk"), False),
+        ("we will not accept it", ("en", "pl"), True),
+        ("To jest zdanie po polsku", ("cs", "pl", "sk"), False),
+    ]
+    key = os.urandom(16)
+    with LinguaServer(ctx=multiprocessing.get_context("forkserver"), authkey=key) as server:
+        client = LinguaServer(address=server.address, authkey=key)
+        client.connect()
+        served = client.lingua()
+        remote = [served.confidences(text, codes, quick) for text, codes, quick in questions]
+    local = Lingua()
+    for answer, (text, codes, quick) in zip(remote, questions):
+        # lingua itself varies in the last bits from call to call; outputs keep 4 decimals
+        assert answer == pytest.approx(local.confidences(text, codes, quick), abs=1e-12)
+
+
 def test_shard_cuts_are_bounded_and_local() -> None:
     ids = [f"{i:06d}" for i in range(20_000)]
     cuts = cut_points(ids, 250)

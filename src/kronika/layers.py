@@ -57,11 +57,23 @@ class Tools:
 
     @cached_property
     def tagger(self) -> language.LanguageTagger:
+        if _shared_lingua is not None:
+            return language.LanguageTagger(lingua=_shared_lingua)
         return language.get_tagger()
 
     @cached_property
     def annotator(self) -> entities.EntityAnnotator:
         return entities.get_annotator(self.lexicon)
+
+
+_shared_lingua: Any = None
+
+
+def share_lingua(lingua: Any) -> None:
+    """Make this process's tagger use ``lingua`` (a ``language.Lingua`` or a proxy
+    to one served to every worker of a build) instead of loading its own models."""
+    global _shared_lingua
+    _shared_lingua = lingua
 
 
 def describe_tools() -> dict[str, Any]:
