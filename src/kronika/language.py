@@ -40,8 +40,10 @@ Rules for ``und`` and scores
   sentence switches away from its context language (the document's) only if
   it is prose (below) with at least ``MIN_SWITCH_LETTERS`` letters, fastText's
   best label for it is another language, CLD2 names that same language, and
-  lingua (high accuracy) restricted to the context language and that one
-  language gives it probability >= ``SWITCH_SCORE``. Otherwise it keeps the
+  lingua restricted to the context language and that one language gives it
+  probability >= ``SWITCH_SCORE``: in high-accuracy mode for related languages
+  (``_FAMILIES``: bg/mk, cs/sk, ...), in low-accuracy (trigram) mode on the
+  words that are not capitalised for unrelated ones (``_confirm``). Otherwise it keeps the
   context language: with fastText's probability when fastText agrees with the
   context (most sentences: one fastText call each, no CLD2 or lingua), with
   lingua's probability for it when lingua was asked, with CLD2's share when
@@ -51,7 +53,9 @@ Rules for ``und`` and scores
   for few languages: each costs ~0.1 s on first use in a process, which
   dominated the per-process cost when any fastText guess reached lingua.
   (lingua's low-accuracy mode loads far faster but, on those sentences, made
-  18 wrong switches out of 123, e.g. Bulgarian headlines as Russian.)
+  18 wrong switches out of 123, e.g. Bulgarian headlines as Russian. v4 uses it
+  only between unrelated languages, and reads only the words that are not
+  names, so Polish sentences full of English names do not switch either.)
   Quotations („…”, “…”, "…", «…», »…«) of at least ``MIN_QUOTE_WORDS`` words
   that are not just capitalised names are tagged the same way on their own, so a
   foreign quotation gets a span covering exactly the text inside the marks.
