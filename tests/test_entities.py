@@ -20,7 +20,8 @@ from kronika.entities import (  # noqa: E402
     get_annotator,
     merge_layers,
 )
-from kronika.lexicon import make_entity_id, read_rows, data_text  # noqa: E402
+from kronika.lexicon import FORMS_FILE, Lexicon, data_text, forms_text, make_entity_id, read_rows  # noqa: E402
+from kronika.morph import Morph  # noqa: E402
 from kronika.record import ENTITY_ID_PATTERN, LABELS, LAYER_PATTERN, Mention  # noqa: E402
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "entity_cases.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -170,3 +171,11 @@ def test_eval_entities_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_eval_entities_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert eval_entities.main(["--gold", str(tmp_path / "nope.jsonl")]) == 2
     assert "nope.jsonl" in capsys.readouterr().err
+
+
+def test_shipped_lexicon_forms_are_current() -> None:
+    """The shipped inflected forms equal a fresh inflection; if not: python scripts/make_lexicon_forms.py"""
+    fresh = Lexicon(Morph(), known={})
+    assert data_text(FORMS_FILE) == forms_text(fresh.computed)
+    shipped = Lexicon(Morph())
+    assert shipped.computed == {} and list(shipped.polish.items()) == list(fresh.polish.items())

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 
-from kronika.morph import ADJECTIVAL, NOMINAL, Morph, Reading, match_case
+from kronika.morph import ADJECTIVAL, MORFEUSZ_VERSION, NOMINAL, Morph, Reading, match_case
 
 LABELS = ("PER", "ORG", "LOC", "EVT", "PRO")
 CASES = ("nom", "gen", "dat", "acc", "inst", "loc", "voc")
@@ -264,14 +264,55 @@ def lexicon_digest(extra: Iterable[LexiconEntry] = ()) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-class Lexicon:
-    """Surface form -> Hit, for Polish (inflected) and other languages (exact)."""
+# The inflected forms of ``lexicon.tsv``, computed once and shipped: inflecting
+# ~1,000 base forms with Morfeusz took 0.6 s in every process that loads the
+# lexicon. ``scripts/make_lexicon_forms.py`` writes it; a test checks it is current.
+FORMS_FILE = "lexicon_forms.tsv"
 
-    def __init__(self, morph: Morph, extra: Iterable[LexiconEntry] = ()) -> None:
+
+def forms_key() -> str:
+    """What the shipped forms are valid for: this ``lexicon.tsv`` and this Morfeusz."""
+    return hashlib.sha256(f"{data_text('lexicon.tsv')}\0{MORFEUSZ_VERSION}".encode()).hexdigest()
+
+
+def shipped_forms() -> dict[tuple[str, str], tuple[str, ...]]:
+    """``(base, label) -> forms`` from ``FORMS_FILE``; empty if it is missing or stale."""
+    try:
+        lines = data_text(FORMS_FILE).splitlines()
+    except FileNotFoundError:
+        return {}
+    if not lines or lines[0] != f"# key {forms_key()}":
+        return {}
+    out = {}
+    for line in lines[1:]:
+        label, base, forms = line.split("\t")
+        out[base, label] = tuple(forms.split("|"))
+    return out
+
+
+def forms_text(computed: dict[tuple[str, str], tuple[str, ...]]) -> str:
+    """``FORMS_FILE`` for the forms a lexicon computed (``Lexicon.computed``)."""
+    rows = [f"{label}\t{base}\t{'|'.join(forms)}" for (base, label), forms in sorted(computed.items())]
+    return "\n".join([f"# key {forms_key()}", *rows]) + "\n"
+
+
+class Lexicon:
+    """Surface form -> Hit, for Polish (inflected) and other languages (exact).
+
+    ``known`` forms (default: the shipped ones) are used instead of inflecting
+    again; every form set inflected here is kept in ``computed``.
+    """
+
+    def __init__(
+        self, morph: Morph, extra: Iterable[LexiconEntry] = (),
+        known: dict[tuple[str, str], tuple[str, ...]] | None = None,
+    ) -> None:
         self.polish: dict[str, Hit] = {}
         self.other: dict[str, dict[str, Hit]] = {}
         self.by_lemma: dict[tuple[str, str], str] = {}
         self._morph = morph
+        self._known = shipped_forms() if known is None else known
+        self.computed: dict[tuple[str, str], tuple[str, ...]] = {}
         raw = data_text("lexicon.tsv")
         other = data_text("lexicon_other.tsv")
         self.digest = lexicon_digest(extra)
@@ -287,6 +328,12 @@ class Lexicon:
             n = len(first)
             self.first[first[0][2]] = max(self.first.get(first[0][2], 0), n)
 
+    def _forms(self, base: str, label: str) -> tuple[str, ...]:
+        forms = self._known.get((base, label))
+        if forms is None:
+            forms = self.computed[base, label] = tuple(sorted(inflected_forms(self._morph, base, label)))
+        return forms
+
     def _put(self, form: str, hit: Hit) -> None:
         self.polish.setdefault(form, hit)
 
@@ -296,13 +343,13 @@ class Lexicon:
         for base in (e.lemma, *row.aliases):
             self.by_lemma.setdefault((base, e.label), e.entity_id)
             hit = Hit(base, e.label, e.entity_id)
-            for form in sorted(inflected_forms(self._morph, base, e.label)):
+            for form in self._forms(base, e.label):
                 self._put(form, hit)
         words = e.lemma.split()
         if e.label == "PER" and len(words) > 1 and len(words[-1]) > 3 and words[-1][:1].isupper():
             self._add_surname(words[-1], e)
         for variant in row.same_lemma:
-            for form in sorted(inflected_forms(self._morph, variant, e.label)):
+            for form in self._forms(variant, e.label):
                 self._put(form, Hit(e.lemma, e.label, e.entity_id))
         for surface in row.surfaces:
             self._put(surface_key(surface), Hit(e.lemma, e.label, e.entity_id))
@@ -310,7 +357,7 @@ class Lexicon:
     def _add_surname(self, surname: str, e: LexiconEntry) -> None:
         """A known person's surname alone names the same person ("Putina" -> Putin)."""
         hit = Hit(surname, "PER", e.entity_id)
-        for form in sorted(inflected_forms(self._morph, surname, "PER")):
+        for form in self._forms(surname, "PER"):
             self._put(form, hit)
 
     def _load_other(self, text: str) -> None:
