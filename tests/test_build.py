@@ -159,6 +159,24 @@ def test_workers_share_one_lingua_with_the_same_answers() -> None:
         assert answer == pytest.approx(local.confidences(text, codes, quick), abs=1e-12)
 
 
+def test_helpers_exit_when_the_build_is_killed() -> None:
+    """Workers and the lingua server watch the build's process (``exit_with``)."""
+    import subprocess
+    import sys
+
+    build = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    helper = subprocess.Popen([
+        sys.executable, "-c",
+        f"import time; from kronika.build import exit_with; exit_with({build.pid}); time.sleep(60)",
+    ])
+    try:
+        build.kill()
+        build.wait()
+        assert helper.wait(timeout=20) == 1
+    finally:
+        helper.kill()
+
+
 def test_shard_cuts_are_bounded_and_local() -> None:
     ids = [f"{i:06d}" for i in range(20_000)]
     cuts = cut_points(ids, 250)

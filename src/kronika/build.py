@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -364,8 +365,11 @@ def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Itera
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["kronika.build"])
         key = os.urandom(16)
-        with LinguaServer(ctx=context, authkey=key) as server, ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_use_lingua_server, initargs=(server.address, key)
+        server = LinguaServer(ctx=context, authkey=key)
+        server.start(exit_with, (os.getpid(),))
+        with server, ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_start_worker,
+            initargs=(server.address, key, os.getpid()),
         ) as pool:
             futures = {pool.submit(run_shard, spec): spec for spec in sorted(specs, key=_size, reverse=True)}
             for future in as_completed(futures):
@@ -390,11 +394,31 @@ def _one_lingua() -> Lingua:
 LinguaServer.register("lingua", callable=_one_lingua)
 
 
-def _use_lingua_server(address: Any, key: bytes) -> None:
+def _start_worker(address: Any, key: bytes, main_pid: int) -> None:
     """Pool initializer: this worker's tagger asks the build's lingua server."""
+    exit_with(main_pid)
     server = LinguaServer(address=address, authkey=key)
     server.connect()
     share_lingua(server.lingua())
+
+
+def exit_with(pid: int) -> None:
+    """End this process once process ``pid`` (the build's) is gone.
+
+    Workers and the lingua server are children of the fork server, not of the
+    build: if the build is killed (``kill -9``, out of memory) nobody tells
+    them, and they would wait forever, holding their models.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(pid, 0)
+            except OSError:  # gone (or its pid reused by another user's process)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-build", daemon=True).start()
 
 
 def _size(spec: ShardSpec) -> int:
