@@ -131,11 +131,12 @@ def cut_points(ids: list[str], shard_size: int) -> list[int]:
 
     Where a shard ends depends on the ids themselves, not on counting from
     the start: once a shard has ``shard_size // 2`` seeds it ends after the
-    first id whose hash hits (about one in ``shard_size // 2``), and at
+    first id whose hash hits (about one in ``shard_size // 2 + 1``), and at
     ``2 * shard_size`` seeds at the latest. Shards average about
     ``shard_size`` seeds, and adding or removing a seed changes its own shard
-    only, so an incremental build copies every other shard from the cache
-    (with fixed-size shards, all shards after the new seed would shift).
+    (at most the next one too), so an incremental build copies the other
+    shards from the cache (with fixed-size shards, all shards after the new
+    seed would shift).
     """
     least = max(1, shard_size // 2)
     spread = max(1, shard_size - least + 1)
