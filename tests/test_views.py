@@ -133,10 +133,11 @@ def test_mention_rows_shape_and_count() -> None:
     assert all(list(r) == list(mention_schema()["properties"]) for r in rows)
     for r in rows:
         assert check_row(r, "mentions") == []
-        assert r["sentence"][r["start"] - r["sentence_start"] : r["end"] - r["sentence_start"]] == r["text"]
+        assert r["sentence_start"] <= r["context_start"] <= r["start"] < r["end"] <= r["context_end"] <= r["sentence_end"]
+        assert r["context"][r["start"] - r["context_start"] : r["end"] - r["context_start"]] == r["text"]
         assert r["language"] == "pl" and r["doc_id"] == "doc_1"
     putin = next(r for r in rows if r["text"] == "Władimira Putina")
-    assert putin["sentence"].startswith("Biały Dom") and putin["sentence"].endswith("Una.")
+    assert putin["context"].startswith("Biały Dom") and putin["context"].endswith("Una.")
 
 
 def test_sentence_rows_validate_and_decode_back() -> None:

@@ -36,6 +36,11 @@ SHA256_PATTERN = r"^[0-9a-f]{64}$"
 DATE_PATTERN = r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"
 WORD_RE = re.compile(r"\w+(?:[-'’.]\w+)*")
 
+# Limits that keep every stage linear in the input (README, "Limits").
+MAX_SEED_BYTES = 20 * 1024 * 1024  # a larger seed is rejected by name, before a byte is read
+MAX_MENTION_CHARS = 300  # longest BSNLP gold mention: 154 characters
+CONTEXT_CHARS = 200  # a `mentions` row shows at most this much of its sentence on each side
+
 
 @dataclass(frozen=True, order=True)
 class Mention:
@@ -113,7 +118,7 @@ MENTION_DEF = _object(
     {
         "start": _offset(),
         "end": _offset(),
-        "text": {"type": "string", "minLength": 1},
+        "text": {"type": "string", "minLength": 1, "maxLength": MAX_MENTION_CHARS},
         "label": {"type": "string", "enum": LABELS},
         "lemma": {"type": "string", "minLength": 1},
         "entity_id": {"type": "string", "pattern": ENTITY_ID_PATTERN},
@@ -239,7 +244,13 @@ def mention_schema() -> dict[str, Any]:
         "sentence_index": {"type": "integer", "minimum": 0},
         "sentence_start": _offset(),
         "sentence_end": _offset(),
-        "sentence": {"type": "string", "minLength": 1},
+        "context_start": _offset(),
+        "context_end": _offset(),
+        "context": {
+            "type": "string",
+            "minLength": 1,
+            "description": f"text[context_start:context_end]: the sentence, cut to {CONTEXT_CHARS} characters either side of the mention",
+        },
     }
     return _top("mention.schema.json", "Kronika mention", props, "One entity mention (config `mentions`); offsets into the document text.", {})
 

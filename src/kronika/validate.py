@@ -228,10 +228,12 @@ def _mention_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """A mention must lie inside its sentence, and the sentence text must fit its offsets."""
     if not row["sentence_start"] <= row["start"] < row["end"] <= row["sentence_end"]:
         yield "sentence_start", f"mention [{row['start']}, {row['end']}) is not inside the sentence [{row['sentence_start']}, {row['sentence_end']})"
-    elif len(row["sentence"]) != row["sentence_end"] - row["sentence_start"]:
-        yield "sentence", "length does not match sentence_end - sentence_start"
-    elif row["sentence"][row["start"] - row["sentence_start"] : row["end"] - row["sentence_start"]] != row["text"]:
-        yield "text", "is not the sentence text at the mention's offsets"
+    elif not row["sentence_start"] <= row["context_start"] <= row["start"] < row["end"] <= row["context_end"] <= row["sentence_end"]:
+        yield "context_start", "the context window must hold the mention and lie inside its sentence"
+    elif len(row["context"]) != row["context_end"] - row["context_start"]:
+        yield "context", "length does not match context_end - context_start"
+    elif row["context"][row["start"] - row["context_start"] : row["end"] - row["context_start"]] != row["text"]:
+        yield "text", "is not the context text at the mention's offsets"
 
 
 def _sentence_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:

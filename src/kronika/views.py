@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from kronika.record import BIO_TAGS, arrow_schema, mention_schema, sentence_schema
+from kronika.record import BIO_TAGS, CONTEXT_CHARS, arrow_schema, mention_schema, sentence_schema
 from kronika.sentences import split_sentences
 from kronika.tokens import spans_to_bio, tokenize_spans
 
@@ -51,13 +51,20 @@ def _sentence_of(starts: list[int], start: int) -> int:
 
 
 def mention_rows(row: dict[str, Any], sentences: list[tuple[int, int]] | None = None) -> list[dict[str, Any]]:
-    """One ``mentions`` row per entity, fields in ``mention_schema()`` order."""
+    """One ``mentions`` row per entity, fields in ``mention_schema()`` order.
+
+    The row carries a window of its sentence (``CONTEXT_CHARS`` either side),
+    not the sentence: a one-line article of a megabyte with thousands of
+    names would otherwise copy the megabyte into every row.
+    """
     sentences = sentence_spans(row) if sentences is None else sentences
     starts = [s for s, _ in sentences]
     rows = []
     for mention in row["entities"]:
         index = _sentence_of(starts, mention["start"])
         s_start, s_end = sentences[index]
+        c_start = max(s_start, mention["start"] - CONTEXT_CHARS)
+        c_end = min(s_end, mention["end"] + CONTEXT_CHARS)
         values = {
             "doc_id": row["id"],
             **mention,
@@ -65,7 +72,9 @@ def mention_rows(row: dict[str, Any], sentences: list[tuple[int, int]] | None = 
             "sentence_index": index,
             "sentence_start": s_start,
             "sentence_end": s_end,
-            "sentence": row["text"][s_start:s_end],
+            "context_start": c_start,
+            "context_end": c_end,
+            "context": row["text"][c_start:c_end],
         }
         rows.append({field: values[field] for field in _MENTION_FIELDS})
     return rows
