@@ -21,20 +21,17 @@ the seed's exact bytes, and ``sha256`` pins them.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from kronika.blocks import split_blocks
-from kronika.record import ID_PATTERN, Block
+from kronika.record import ID_PATTERN, Block, date_precision, split_header
 
 SEED_SUFFIX = ".txt"
 GOLD_SUFFIX = ".gold.json"
 MAX_TITLE_CHARS = 300
-HEADER_RE = re.compile(r"[ \t]*date[ \t]+(?P<date>[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?)(?:[ \t]+|\n)")
-PRECISION = {4: "year", 7: "month", 10: "day"}
 
 
 class SeedError(ValueError):
@@ -99,7 +96,7 @@ def parse_seed(raw: bytes, name: str, where: Path | str | None = None) -> Docume
     if not re.fullmatch(ID_PATTERN, doc_id):
         raise SeedError(where, f"file name stem {doc_id!r} is not a valid id (letters, digits, . _ -; no spaces)")
     text, bom, newline = _decode(raw, where)
-    header, date = _split_header(text)
+    header, date = split_header(text)
     text = text[len(header) :]
     if not text.strip():
         raise SeedError(where, "no article text")
@@ -116,7 +113,7 @@ def parse_seed(raw: bytes, name: str, where: Path | str | None = None) -> Docume
         bom=bom,
         newline=newline,
         date=date,
-        date_precision=PRECISION[len(date)] if date else None,
+        date_precision=date_precision(date),
         title=title,
         blocks=blocks,
     )
@@ -136,23 +133,6 @@ def _decode(raw: bytes, where: Path | str) -> tuple[str, bool, str]:
     text = text[1:] if bom else text
     crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
     return (text.replace("\r\n", "\n") if crlf else text), bom, ("crlf" if crlf else "lf")
-
-
-def _split_header(text: str) -> tuple[str, str | None]:
-    """The raw header and its date, or ("", None) if the text has no valid header."""
-    match = HEADER_RE.match(text)
-    if not match or not _is_real_date(match["date"]):
-        return "", None
-    return match[0], match["date"]
-
-
-def _is_real_date(value: str) -> bool:
-    parts = [int(p) for p in value.split("-")] + [1, 1]
-    try:
-        dt.date(parts[0], parts[1], parts[2])
-    except ValueError:
-        return False
-    return True
 
 
 def _title(text: str, blocks: list[Block]) -> str | None:

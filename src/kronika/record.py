@@ -11,6 +11,7 @@ can validate a download without any annotator installed.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -81,6 +82,35 @@ class Block:
 def count_words(text: str) -> int:
     """Words are runs of letters/digits, joined by inner hyphens, apostrophes or dots."""
     return len(WORD_RE.findall(text))
+
+
+HEADER_RE = re.compile(r"[ \t]*date[ \t]+(?P<date>[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?)(?:[ \t]+|\n)")
+_PRECISION = {4: "year", 7: "month", 10: "day"}
+
+
+def split_header(text: str) -> tuple[str, str | None]:
+    """The raw inline header at the start of ``text`` and its date, or ("", None).
+
+    A date that is not a real calendar date is no header: nothing is guessed.
+    Here rather than in ingest so that ``validate`` can recompute the metadata.
+    """
+    match = HEADER_RE.match(text)
+    if not match or not _is_real_date(match["date"]):
+        return "", None
+    return match[0], match["date"]
+
+
+def _is_real_date(value: str) -> bool:
+    parts = [int(p) for p in value.split("-")] + [1, 1]
+    try:
+        dt.date(parts[0], parts[1], parts[2])
+    except ValueError:
+        return False
+    return True
+
+
+def date_precision(date: str | None) -> str | None:
+    return _PRECISION[len(date)] if date else None
 
 
 def raw_bytes(row: dict[str, Any]) -> bytes:
@@ -209,9 +239,18 @@ def gold_schema() -> dict[str, Any]:
             "layer": {"type": "string", "pattern": LAYER_PATTERN},
             "annotator": {"type": "string", "minLength": 1},
             "mentions": {"type": "array", "items": {"$ref": "#/$defs/gold_mention"}},
+            "origin": _object(
+                {
+                    "tool": {"type": "string", "minLength": 1, "description": "format it was imported from, or `hand`"},
+                    "file": {"type": "string", "description": "the imported file's name"},
+                    "time": {"type": "string", "format": "date-time"},
+                },
+                "Where this gold layer came from (written by `kronika import`).",
+            ),
         },
         "Gold entity mentions of one seed, kept apart from the seed text.",
     )
+    schema["required"].remove("origin")  # gold files written before 0.2 have none
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{SCHEMA_BASE}/gold.schema.json",
