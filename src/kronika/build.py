@@ -40,7 +40,7 @@ from kronika.language import Lingua
 from kronika.layers import LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, share_lingua, tools_for
 from kronika.record import CONFIGS
 from kronika.views import SentenceTable, mention_rows, sentence_spans
-from kronika.write import card_yaml, config_schema, config_table, sha256_file, staged_folder, write_card, write_json, write_parquet
+from kronika.write import card_yaml, config_schema, config_table, sha256_file, staged_folder, write_card, write_json, write_parquet, writer_fingerprint
 
 DEFAULT_SHARD_SIZE = 250
 MANIFEST = "manifest.json"
@@ -174,8 +174,8 @@ def run_shard(spec: ShardSpec) -> ShardResult:
 
 
 def shard_key(spec: ShardSpec, fingerprint: str) -> str | None:
-    """Content address of a shard's output: version, annotators, every seed's and gold file's bytes."""
-    digest = hashlib.sha256(f"{spec.version}\n{fingerprint}\n".encode())
+    """Content address of a shard's output: version, annotators, writer, every seed's and gold file's bytes."""
+    digest = hashlib.sha256(f"{spec.version}\n{fingerprint}\n{writer_fingerprint()}\n".encode())
     try:
         for seed in map(Path, spec.seeds):
             gold = gold_path(seed)

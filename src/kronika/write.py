@@ -36,6 +36,15 @@ PARQUET_OPTIONS: dict[str, Any] = {
 ROW_GROUP_SIZE = 1000
 
 
+def writer_fingerprint() -> str:
+    """Everything besides the rows that decides a shard's bytes: writer settings and schemas.
+
+    Part of the shard cache key, so a cached shard written otherwise is never reused.
+    """
+    schemas = {config: str(config_schema(config, "")) for config in CONFIGS}
+    return json.dumps([PARQUET_OPTIONS, ROW_GROUP_SIZE, schemas], sort_keys=True)
+
+
 def config_schema(config: str, version: str) -> pa.Schema:
     """The Arrow schema of one config, with the HF features and Kronika version attached."""
     schema = arrow_schema(CONFIGS[config]())
