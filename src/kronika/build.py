@@ -35,15 +35,20 @@ from tqdm import tqdm
 from kronika import __version__
 from kronika.assemble import assemble, choose_entities
 from kronika.gold import gold_path, load_gold_file, read_gold
-from kronika.ingest import Document, SeedError, list_seeds, read_seed
+from kronika.ingest import Document, SeedError, list_seeds, read_seed, seed_bytes, shown
 from kronika.language import Lingua
-from kronika.layers import LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, share_lingua, tools_for
+from kronika.layers import EnvironmentFailure, LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, share_lingua, tools_for
+from kronika.output import OutputError, check_output, commit, locked, recover, staging
+from kronika.preflight import ToolsMissing, check_tools
 from kronika.record import CONFIGS
 from kronika.views import SentenceTable, mention_rows, sentence_spans
-from kronika.write import card_yaml, config_schema, config_table, sha256_file, staged_folder, write_card, write_json, write_parquet, writer_fingerprint
+from kronika.write import (
+    CardError, card_text, card_yaml, config_schema, config_table, sha256_file, write_json, write_parquet, writer_fingerprint,
+)
 
 DEFAULT_SHARD_SIZE = 250
 MANIFEST = "manifest.json"
+WORKER_MEMORY = 1 << 30  # a worker with its models and a shard in memory stays well below this
 
 
 class BuildError(RuntimeError):
@@ -93,8 +98,9 @@ class BuildReport:
         lines = [
             f"built {self.built} of {self.seeds} seeds into {self.shards} shard(s) with {self.jobs} job(s), "
             f"{self.from_cache} from the cache, in {self.wall_seconds:.2f} s ({self.articles_per_second:.1f} articles/s)",
-            f"{self.misaligned_mentions} mention(s) not on token boundaries have no BIO tags in `sentences` (listed in the manifest)",
         ]
+        if self.misaligned_mentions:
+            lines.append(f"{self.misaligned_mentions} mention(s) not on token boundaries have no BIO tags in `sentences` (listed in the manifest)")
         lines += [f"rejected {r['file']}: {r['reason']}" for r in self.rejected]
         lines += [f"skipped {r['file']}: {r['reason']}" for r in self.skipped]
         return "\n".join(lines)
@@ -179,9 +185,9 @@ def shard_key(spec: ShardSpec, fingerprint: str) -> str | None:
     try:
         for seed in map(Path, spec.seeds):
             gold = gold_path(seed)
-            digest.update(f"{seed.name}\n".encode() + hashlib.sha256(seed.read_bytes()).digest())
-            digest.update(hashlib.sha256(gold.read_bytes()).digest() if gold.exists() else b"-")
-    except OSError:  # unreadable seed: build the shard normally, which reports it
+            digest.update(f"{seed.name}\n".encode() + hashlib.sha256(seed_bytes(seed, Path(spec.seeds_root))).digest())
+            digest.update(hashlib.sha256(gold.read_bytes()).digest() if gold.is_file() else b"-")
+    except (OSError, SeedError):  # a bad seed or gold file: build the shard normally, which reports it
         return None
     return digest.hexdigest()
 
@@ -212,10 +218,14 @@ class ShardCache:
         entry = self.folder / key[:2] / key
         tmp = entry.with_name(f".{key}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for config, output in result.outputs.items():
-            shutil.copyfile(output["file"], tmp / f"{config}.parquet")
-        (tmp / "result.json").write_text(json.dumps(result.__dict__), encoding="utf-8")
+        try:
+            tmp.mkdir(parents=True)
+            for config, output in result.outputs.items():
+                shutil.copyfile(output["file"], tmp / f"{config}.parquet")
+            (tmp / "result.json").write_text(json.dumps(result.__dict__), encoding="utf-8")
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise EnvironmentFailure(f"shard cache {shown(self.folder)}: {err.strerror or err}") from None
         try:
             os.replace(tmp, entry)
         except OSError:  # another worker stored the same shard first
@@ -230,11 +240,8 @@ def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> Sha
     for seed in map(Path, spec.seeds):
         try:
             row, hit = build_row(seed, Path(spec.seeds_root), tools, cache)
-        except SeedError as err:
+        except SeedError as err:  # the seed's own content; an environment failure stops the build
             result.rejects.append((err.path, err.reason))
-            continue
-        except Exception as err:  # an annotator bug must not take the other seeds down
-            result.rejects.append((str(seed), f"annotation failed: {type(err).__name__}: {err}"))
             continue
         spans = sentence_spans(row)
         misaligned = sentences.add(row, spans)
@@ -261,8 +268,15 @@ def build_row(seed: Path, root: Path, tools: Tools, cache: LayerCache | None) ->
     """One seed -> one published row, and whether its layers came from the cache."""
     doc = read_seed(seed, root)
     gold_file = gold_path(seed)
-    gold = read_gold(gold_file, doc) if gold_file.exists() else None
-    layers, hit = _layers(doc, tools, cache)
+    gold = read_gold(gold_file, doc) if gold_file.exists() or gold_file.is_symlink() else None
+    try:
+        layers, hit = _layers(doc, tools, cache)
+    except EnvironmentFailure:
+        raise
+    except (ImportError, OSError, MemoryError) as err:  # the machine's fault, not the seed's
+        raise EnvironmentFailure(f"annotators failed on {shown(seed)}: {type(err).__name__}: {err}") from None
+    except Exception as err:  # an annotator bug on this text must not take the other seeds down
+        raise SeedError(seed, f"annotation failed: {type(err).__name__}: {err}") from None
     entities, status = choose_entities(gold, layers.entities, layers.entity_status)
     row = assemble(
         doc,
@@ -281,6 +295,7 @@ def _layers(doc: Document, tools: Tools, cache: LayerCache | None):
         found = cache.get(doc.sha256, tools.fingerprint)
         if found is not None:
             return found, True
+    tools.load()
     layers = automatic_layers(doc, tools)
     if cache is not None:
         cache.put(doc.sha256, tools.fingerprint, layers)
@@ -300,39 +315,61 @@ def build(
     engine: str = "local",
     ray_address: str | None = None,
 ) -> BuildReport:
-    """Build the corpus; raise ``BuildError`` (output untouched) on bad seeds."""
+    """Build the corpus; raise ``BuildError`` (output untouched) on bad seeds or a failing machine.
+
+    Before any seed is read: the output folder is checked (never the seeds, a
+    repository root or a folder that is not a corpus), the annotators'
+    packages are checked, and the output is locked.
+    """
+    try:
+        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address)
+    except (OutputError, ToolsMissing, CardError, EnvironmentFailure) as err:
+        raise BuildError(str(err)) from None
+    except OSError as err:
+        where = f"{shown(err.filename)}: " if err.filename else ""
+        raise BuildError(f"{where}{err.strerror or err}") from None
+
+
+def _build(
+    seeds_dir: Path, out_dir: Path, jobs: int | None, shard_size: int, keep_going: bool,
+    cache_dir: Path | None, progress: bool, engine: str, ray_address: str | None,
+) -> BuildReport:
     started = time.perf_counter()
     if not seeds_dir.is_dir():
-        raise BuildError(f"{seeds_dir}: seeds folder not found")
-    seeds, skipped = list_seeds(seeds_dir)
-    if not seeds:
-        raise BuildError(f"{seeds_dir}: no seed files (*.txt)")
-    jobs = jobs or os.cpu_count() or 1
-    lexicon = gold_lexicon(_gold_files(seeds))
-    with staged_folder(out_dir) as stage:
-        specs = plan(
-            seeds, seeds_dir, stage, shard_size, version=__version__, lexicon=lexicon,
-            cache_dir=str(cache_dir) if cache_dir else None,
-        )
-        if engine == "ray":
-            from kronika.ray_engine import run_on_ray
-
-            results = run_on_ray(specs, ray_address, jobs)
-        else:
-            results = sorted(_run(specs, jobs, progress, len(seeds)), key=lambda r: r.index)
-        rejects = [r for res in results for r in res.rejects]
-        if rejects and not keep_going:
-            raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
-        splits = _finish(stage, results, out_dir, rejects, skipped)
-    _update_card(out_dir, splits, results)
+        raise BuildError(f"{shown(seeds_dir)}: seeds folder not found")
+    if shard_size < 1:
+        raise BuildError(f"shard size must be at least 1, not {shard_size}")
+    check_output(out_dir, seeds_dir)
+    check_tools()
+    jobs = usable_jobs(jobs)
+    seeds, skipped, named = list_seeds(seeds_dir)
+    if not seeds and not named:
+        raise BuildError(f"{shown(seeds_dir)}: no seed files (*.txt)")
+    with locked(out_dir):
+        recover(out_dir)
+        lexicon = gold_lexicon(_gold_files(seeds))
+        with staging(out_dir) as stage:
+            specs = plan(
+                seeds, seeds_dir, stage, shard_size, version=__version__, lexicon=lexicon,
+                cache_dir=str(cache_dir) if cache_dir else None,
+            )
+            results = _run_engine(specs, engine, ray_address, jobs, progress, len(seeds))
+            rejects = named + [r for res in results for r in res.rejects]
+            if rejects and not keep_going:
+                raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
+            if not any(r.documents for r in results):
+                raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built; {shown(out_dir)} is unchanged")
+            splits = _finish(stage, results, out_dir, rejects, skipped)
+            card, text = _card(out_dir, splits, results)
+            commit(stage, out_dir, card, text)
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
     return BuildReport(
         version=__version__,
-        seeds=len(seeds),
+        seeds=len(seeds) + len(named),
         built=built,
         rejected=[{"file": f, "reason": r} for f, r in rejects],
-        skipped=[{"file": str(p), "reason": r} for p, r in skipped],
+        skipped=[{"file": f, "reason": r} for f, r in skipped],
         from_cache=sum(r.cached for r in results),
         misaligned_mentions=sum(len(r.misaligned) for r in results),
         shards=len(splits.get("documents", {}).get("paths", [])),
@@ -340,6 +377,36 @@ def build(
         wall_seconds=round(wall, 3),
         articles_per_second=round(built / wall, 1) if wall else 0.0,
     )
+
+
+def usable_jobs(requested: int | None) -> int:
+    """Worker processes: as asked, but no more than the cores and the memory allow."""
+    if requested is not None and requested < 1:
+        raise BuildError(f"jobs must be at least 1, not {requested}")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    by_memory = max(1, _available_memory() // WORKER_MEMORY)
+    return max(1, min(requested or cores, cores, by_memory))
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def _run_engine(
+    specs: list[ShardSpec], engine: str, ray_address: str | None, jobs: int, progress: bool, total: int
+) -> list[ShardResult]:
+    if engine == "ray":
+        from kronika.ray_engine import run_on_ray
+
+        return run_on_ray(specs, ray_address, jobs)
+    return sorted(_run(specs, jobs, progress, total), key=lambda r: r.index)
 
 
 def _gold_files(seeds: list[Path]) -> Iterator[dict[str, Any]]:
@@ -354,6 +421,8 @@ def _gold_files(seeds: list[Path]) -> Iterator[dict[str, Any]]:
 
 
 def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Iterable[ShardResult]:
+    """Shard results as they finish. The first shard that fails stops the build:
+    the shards not yet started are cancelled."""
     bar = tqdm(total=total, unit="article", disable=not progress or None, file=sys.stderr, mininterval=1.0)
     with bar:
         if jobs == 1 or len(specs) == 1:
@@ -365,6 +434,9 @@ def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Itera
         # single-threaded process: no re-import per worker, no fork of our threads.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["kronika.build"])
+        # The fork server runs `python -c`, which would put the current folder first
+        # on sys.path: a `tqdm.py` there would be imported by every worker.
+        os.environ["PYTHONSAFEPATH"] = "1"
         key = os.urandom(16)
         server = LinguaServer(ctx=context, authkey=key)
         server.start(exit_with, (os.getpid(),))
@@ -373,9 +445,13 @@ def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Itera
             initargs=(server.address, key, os.getpid()),
         ) as pool:
             futures = {pool.submit(run_shard, spec): spec for spec in sorted(specs, key=_size, reverse=True)}
-            for future in as_completed(futures):
-                yield future.result()
-                bar.update(len(futures[future].seeds))
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+                    bar.update(len(futures[future].seeds))
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
 
 class LinguaServer(BaseManager):
@@ -477,13 +553,14 @@ def _relative(path: str, out_dir: Path) -> str:
         return Path(path).name
 
 
-def _update_card(out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult]) -> None:
+def _card(out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult]) -> tuple[Path, str]:
+    """The card beside the corpus folder and its new text (written by ``commit``)."""
     card = out_dir.resolve().parent / "README.md"
     prefix = out_dir.resolve().name
     languages = sorted({lang for r in results for lang in r.languages if lang != "und"}) or ["und"]
     for split in splits.values():
         split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
-    write_card(card, card_yaml(version=__version__, splits=splits, languages=languages))
+    return card, card_text(card, card_yaml(version=__version__, splits=splits, languages=languages))
 
 
 def write_report(report: BuildReport, path: Path) -> None:

@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build the corpus from seed files")
     build.add_argument("--seeds", type=Path, default=Path("seeds"), help="seed folder (default: seeds)")
     build.add_argument("--out", type=Path, default=Path("corpus"), help="corpus folder; its parent holds the card (default: corpus)")
-    build.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    build.add_argument("--shard-size", type=int, default=None, help="average seeds per Parquet shard, at most twice that (default: 250)")
+    build.add_argument("--jobs", type=_positive, default=None, help="worker processes (default and most: the cores, as memory allows)")
+    build.add_argument("--shard-size", type=_positive, default=None, help="average seeds per Parquet shard, at most twice that (default: 250)")
     build.add_argument("--keep-going", action="store_true", help="leave bad seeds out (listed with reasons) instead of failing")
     build.add_argument("--cache", type=Path, default=Path(".kronika-cache"), help="layer cache folder (default: .kronika-cache)")
     build.add_argument("--no-cache", action="store_true", help="annotate every seed afresh and write no cache")
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(run=_build)
 
     validate = sub.add_parser("validate", help="check a corpus folder, Parquet file or JSONL file")
-    validate.add_argument("path", type=Path)
+    validate.add_argument("path", type=Path, help="a corpus folder, a dataset repository root, a .parquet or a .jsonl file")
     validate.set_defaults(run=_validate)
 
     schema = sub.add_parser("schema", help="write the JSON Schema files")
@@ -75,7 +75,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def _build(args: argparse.Namespace) -> int:
+    from kronika.preflight import ToolsMissing, check_tools
+
+    try:  # before importing the build, which imports the annotators
+        check_tools()
+    except ToolsMissing as err:
+        print(f"kronika build: failed; {args.out} is unchanged\n{err}", file=sys.stderr)
+        return EXIT_INVALID
     from kronika.build import DEFAULT_SHARD_SIZE, BuildError, build, write_report
 
     try:
@@ -96,7 +113,11 @@ def _build(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(report.summary())
     if args.report:
-        write_report(report, args.report)
+        try:
+            write_report(report, args.report)
+        except OSError as err:
+            print(f"kronika build: the corpus is built, but the report could not be written: {args.report}: {err.strerror or err}", file=sys.stderr)
+            return EXIT_INVALID
     return 0
 
 

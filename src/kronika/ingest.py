@@ -22,25 +22,48 @@ the seed's exact bytes, and ``sha256`` pins them.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from kronika.blocks import split_blocks
-from kronika.record import ID_PATTERN, Block, date_precision, split_header
+from kronika.record import ID_PATTERN, MAX_SEED_BYTES, Block, date_precision, split_header
 
 SEED_SUFFIX = ".txt"
 GOLD_SUFFIX = ".gold.json"
 MAX_TITLE_CHARS = 300
+MAX_ID_CHARS = 200  # as ID_PATTERN says
 
 
 class SeedError(ValueError):
     """A seed that cannot be built; ``str(err)`` is one line naming the file."""
 
     def __init__(self, path: Path | str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = str(path)
+        super().__init__(f"{shown(path)}: {message}")
+        self.path = shown(path)
         self.reason = message
+
+
+def shown(path: Path | str) -> str:
+    """A path as it can be printed on one line and written to JSON.
+
+    Control characters (a newline, an ANSI escape) and bytes that are not
+    UTF-8 (kept by Python as surrogates) are escaped, so a file name can
+    neither forge output lines nor break the manifest.
+    """
+    text = str(path)
+    if text.isprintable():  # surrogates are not printable either
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of the file name
+        return f"\\x{code - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -58,35 +81,79 @@ class Document:
     blocks: list[Block]
 
 
-def list_seeds(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Seed files (``*.txt``) sorted by id, and other entries with why they are skipped.
+def list_seeds(folder: Path) -> tuple[list[Path], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Seeds sorted by id, other entries with why they are skipped, and seeds
+    rejected by their name alone (no byte of them is read).
 
-    Gold layers (``*.gold.json``) live beside the seeds and are not reported.
+    Gold layers (``<id>.gold.json``) beside their seed are not reported; one
+    without a seed is skipped with that reason, and so are hidden files.
     """
-    seeds, other = [], []
-    for path in sorted(folder.iterdir()):
-        if path.name.endswith(GOLD_SUFFIX) or path.name.startswith("."):
-            continue
-        if path.suffix == SEED_SUFFIX:
-            seeds.append(path)
+    seeds, skipped, rejected = [], [], []
+    entries = sorted(folder.iterdir())
+    stems = {p.name[: -len(SEED_SUFFIX)] for p in entries if p.name.endswith(SEED_SUFFIX)}
+    for path in entries:
+        name = path.name
+        if name.startswith("."):
+            skipped.append((shown(path), "hidden file"))
+        elif name.endswith(GOLD_SUFFIX):
+            if name[: -len(GOLD_SUFFIX)] not in stems:
+                skipped.append((shown(path), "gold layer without a seed"))
+        elif not name.endswith(SEED_SUFFIX):
+            skipped.append((shown(path), f"not a seed: only *{SEED_SUFFIX} files are built"))
+        elif (problem := name_problem(name)) is not None:
+            rejected.append((shown(path), problem))
         else:
-            other.append((path, f"not a seed: only *{SEED_SUFFIX} files are built"))
-    return sorted(seeds, key=lambda p: p.stem), other
+            seeds.append(path)
+    return sorted(seeds, key=lambda p: p.stem), skipped, rejected
+
+
+def name_problem(name: str) -> str | None:
+    """Why a seed's file name cannot give an id, or None."""
+    if shown(name) != name:
+        return "file name is not printable UTF-8"
+    doc_id = name[: -len(SEED_SUFFIX)] if name.endswith(SEED_SUFFIX) else Path(name).stem
+    if len(doc_id) > MAX_ID_CHARS:
+        return f"file name stem has {len(doc_id)} characters; an id may have at most {MAX_ID_CHARS}"
+    if not re.fullmatch(ID_PATTERN, doc_id):
+        return f"file name stem {doc_id!r} is not a valid id (letters, digits, . _ -; at most 200 characters)"
+    return None
 
 
 def read_seed(path: Path, root: Path) -> Document:
     """Read and check one seed file; raise ``SeedError`` on anything bad."""
-    _check_path(path, root)
-    return parse_seed(path.read_bytes(), path.name, path)
+    return parse_seed(seed_bytes(path, root), path.name, path)
 
 
-def _check_path(path: Path, root: Path) -> None:
-    if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-        raise SeedError(path, "symlink points outside the seeds folder")
-    if path.is_dir():
-        raise SeedError(path, "is a directory, not a seed file")
-    if not path.is_file():
-        raise SeedError(path, "is not a regular file")
+def seed_bytes(path: Path, root: Path) -> bytes:
+    """The bytes of one seed, read only once its type and size are known to be fine.
+
+    A FIFO would block the build forever and a link to ``/dev/zero`` would
+    never end, so the file is checked with ``stat`` first and read with a bound.
+    """
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            raise SeedError(path, "symlink points outside the seeds folder")
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise SeedError(path, "is a directory, not a seed file")
+        if not stat.S_ISREG(info.st_mode):
+            raise SeedError(path, f"is a {_file_kind(info.st_mode)}, not a regular file")
+        if info.st_size > MAX_SEED_BYTES:
+            raise SeedError(path, f"is {info.st_size:,} bytes; a seed may have at most {MAX_SEED_BYTES:,}")
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            raw = handle.read(MAX_SEED_BYTES + 1)
+    except FileNotFoundError:
+        raise SeedError(path, "vanished during the build (no such file)") from None
+    except OSError as err:
+        raise SeedError(path, f"cannot be read: {err.strerror or err}") from None
+    if len(raw) > MAX_SEED_BYTES:
+        raise SeedError(path, f"grew past {MAX_SEED_BYTES:,} bytes while it was read")
+    return raw
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+    return next((kind for test, kind in kinds if test(mode)), "special file")
 
 
 def parse_seed(raw: bytes, name: str, where: Path | str | None = None) -> Document:

@@ -25,6 +25,13 @@ from kronika.record import LanguageSpan, Mention
 LAYER_FORMAT = 1
 
 
+class EnvironmentFailure(RuntimeError):
+    """The machine failed (a model would not load, the cache disk is full): no seed is to blame.
+
+    The build stops on it instead of rejecting seed after seed.
+    """
+
+
 @dataclass(frozen=True)
 class Layers:
     language: str
@@ -54,6 +61,13 @@ class Tools:
         parts = [str(LAYER_FORMAT), language.ANNOTATOR, json.dumps(language.tool_versions(), sort_keys=True)]
         parts.append(entities.fingerprint(lexicon))
         self.fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def load(self) -> None:
+        """Load the annotators now; a failure here is the machine's, not a seed's."""
+        try:
+            self.tagger, self.annotator  # noqa: B018 (cached properties: loads them)
+        except (ImportError, OSError, MemoryError, RuntimeError) as err:
+            raise EnvironmentFailure(f"cannot load the annotators: {type(err).__name__}: {err}") from None
 
     @cached_property
     def tagger(self) -> language.LanguageTagger:
@@ -135,7 +149,11 @@ class LayerCache:
 
     def put(self, sha256: str, fingerprint: str, layers: Layers) -> None:
         path = self._path(sha256, fingerprint)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(layers.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(layers.to_json(), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise EnvironmentFailure(f"layer cache {self.folder}: {err.strerror or err} (use --cache DIR elsewhere, or --no-cache)") from None

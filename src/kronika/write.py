@@ -9,10 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,28 +93,6 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-@contextmanager
-def staged_folder(dest: Path) -> Iterator[Path]:
-    """Yield an empty sibling folder; on success it replaces ``dest`` whole.
-
-    If the body raises, ``dest`` is left exactly as it was.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
-    stage.chmod(0o755)
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old = dest.with_name(f".{dest.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if dest.exists():
-        os.replace(dest, old)
-    os.replace(stage, dest)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 # ---------------------------------------------------------------------- card
 def card_yaml(*, version: str, splits: dict[str, dict[str, Any]], languages: list[str]) -> dict[str, Any]:
     """The YAML front matter of the dataset card.
@@ -161,11 +135,33 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
+class CardError(ValueError):
+    """The existing card cannot be updated; one line naming the file."""
+
+
+def card_text(card: Path, front_matter: dict[str, Any]) -> str:
+    """The card with its YAML front matter replaced (a new card if there is none); the body is kept.
+
+    Raises ``CardError`` for a card that cannot be read or whose front matter
+    has no end, before anything is written.
+    """
+    body = "# Kronika\n\nAn annotated news corpus. See the Kronika project for documentation.\n"
+    if card.exists() or card.is_symlink():
+        try:
+            text = card.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise CardError(f"{card}: cannot read the card: {getattr(err, 'strerror', None) or err}") from None
+        if text.startswith("---\n"):
+            end = text.find("\n---\n", 3)
+            if end < 0:
+                raise CardError(f"{card}: the YAML front matter has no closing '---' line")
+            body = text[end + 5 :]
+        else:
+            body = text
+    dumped = yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=100)
+    return f"---\n{dumped}---\n{body}"
+
+
 def write_card(card: Path, front_matter: dict[str, Any]) -> None:
     """Replace the YAML front matter of ``card`` (create it if needed), keep the body."""
-    body = "# Kronika\n\nAn annotated news corpus. See the Kronika project for documentation.\n"
-    if card.exists():
-        text = card.read_text(encoding="utf-8")
-        body = text[text.index("\n---\n", 4) + 5 :] if text.startswith("---\n") else text
-    dumped = yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=100)
-    write_text(card, f"---\n{dumped}---\n{body}")
+    write_text(card, card_text(card, front_matter))

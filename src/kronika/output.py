@@ -1,0 +1,179 @@
+"""The output folder: refuse a dangerous one, lock it, stage the new corpus, swap it in.
+
+The corpus folder, its manifest and the card beside it change as one unit.
+The new corpus is written into a staging folder beside the old one; the card's
+new text goes into a file beside the card; then a journal names both, and two
+renames of folders and one of the card swap them in. A build killed at any
+instant leaves either the old state or the new one: the next build reads the
+journal and rolls back (the staging folder still exists) or forward (it is
+gone, so it became the corpus).
+
+Nothing here deletes a thing it did not create: staging folders carry a mark
+file, the old corpus and the journal have fixed names of our own, and a folder
+that is not a Kronika corpus is never replaced.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kronika.ingest import shown
+
+STAGE_MARK = ".kronika-stage"
+MANIFEST = "manifest.json"
+REPO_MARKERS = (".git", "pyproject.toml")
+
+
+class OutputError(RuntimeError):
+    """The output folder cannot be used; the message is one line saying why."""
+
+
+def check_output(out: Path, seeds: Path) -> None:
+    """Refuse an output folder whose replacement could lose data.
+
+    The swap deletes the previous output, so it must be a Kronika corpus (or
+    empty, or not there yet), must not hold or lie inside the seeds, and must
+    not be a repository root (``--out .``).
+    """
+    where, sacred = out.resolve(), seeds.resolve()
+    if where == sacred or where.is_relative_to(sacred) or sacred.is_relative_to(where):
+        raise OutputError(f"{shown(out)}: the output folder must not be, contain or lie inside the seeds folder {shown(seeds)}")
+    if not where.exists():
+        return
+    if not where.is_dir():
+        raise OutputError(f"{shown(out)}: exists and is not a folder")
+    if any((where / marker).exists() for marker in REPO_MARKERS):
+        raise OutputError(f"{shown(out)}: is a repository root; give the corpus folder (for example --out corpus)")
+    if any(where.iterdir()) and not is_corpus(where):
+        raise OutputError(f"{shown(out)}: is not a Kronika corpus (no valid {MANIFEST}); refusing to replace it")
+    for folder in (where, where.parent):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"{shown(folder)}: is not writable")
+
+
+def is_corpus(folder: Path) -> bool:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("name") == "kronika"
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out`` (a lock file beside it); a second build fails at once.
+
+    The lock file is removed on release. A build that opened it just before
+    could then lock a file no longer there, so a lock only counts once the
+    path still names the locked file.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = _sibling(out, "lock")
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise OutputError(f"{shown(out)}: another build (pid {holder}) is writing it; wait for it to finish") from None
+        if _same_file(fd, path):
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), path.stat())
+    except FileNotFoundError:
+        return False
+
+
+def recover(out: Path) -> None:
+    """Finish or undo a swap that a killed build left half done; remove stale staging.
+
+    Call it while holding the lock.
+    """
+    journal = _sibling(out, "swap.json")
+    old = _sibling(out, "old")
+    if journal.exists():
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        stage, card, card_new = out.parent / data["stage"], Path(data["card"]), Path(data["card_new"])
+        if stage.exists():  # killed before the new corpus was in place: roll back
+            if not out.exists() and old.exists():
+                os.replace(old, out)
+            shutil.rmtree(stage)
+            card_new.unlink(missing_ok=True)
+        elif card_new.exists():  # the new corpus is in place: roll forward
+            os.replace(card_new, card)
+        journal.unlink()
+    if old.exists() and out.exists():
+        shutil.rmtree(old)
+    elif old.exists():  # an interrupted swap of a build without a journal
+        os.replace(old, out)
+    for stale in out.parent.glob(f".{out.name}.new-*"):
+        if (stale / STAGE_MARK).exists():
+            shutil.rmtree(stale)
+
+
+@contextmanager
+def staging(out: Path) -> Iterator[Path]:
+    """An empty, marked folder beside ``out``; removed if the body raises."""
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    stage.chmod(0o755)
+    (stage / STAGE_MARK).touch()
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def commit(stage: Path, out: Path, card: Path, card_text: str) -> None:
+    """Swap ``stage`` in as ``out`` and ``card_text`` in as ``card``, as one unit (see the module doc)."""
+    card_new = card.with_name(f".{card.name}.kronika-new")
+    _write_synced(card_new, card_text.encode("utf-8"))
+    journal = _sibling(out, "swap.json")
+    record = {"stage": stage.name, "card": str(card.resolve()), "card_new": str(card_new.resolve())}
+    _write_synced(journal, json.dumps(record).encode("utf-8"))
+    (stage / STAGE_MARK).unlink()
+    old = _sibling(out, "old")
+    if out.exists():
+        os.replace(out, old)
+    os.replace(stage, out)
+    os.replace(card_new, card)
+    journal.unlink()
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _sibling(out: Path, suffix: str) -> Path:
+    return out.parent / f".{out.name}.{suffix}"
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    """Write a file that must be complete before the next step: temp name, fsync, rename."""
+    tmp = path.with_name(f"{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def disk_full(err: OSError) -> bool:
+    return err.errno in (errno.ENOSPC, errno.EDQUOT)
