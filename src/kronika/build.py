@@ -345,8 +345,9 @@ def _build(
     seeds, skipped, named = list_seeds(seeds_dir)
     if not seeds and not named:
         raise BuildError(f"{shown(seeds_dir)}: no seed files (*.txt)")
+    card = out_dir.resolve().parent / "README.md"
     with locked(out_dir):
-        recover(out_dir)
+        recover(out_dir, card)
         lexicon = gold_lexicon(_gold_files(seeds))
         with staging(out_dir) as stage:
             specs = plan(
@@ -360,8 +361,7 @@ def _build(
             if not any(r.documents for r in results):
                 raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built; {shown(out_dir)} is unchanged")
             splits = _finish(stage, results, out_dir, rejects, skipped)
-            card, text = _card(out_dir, splits, results)
-            commit(stage, out_dir, card, text)
+            commit(stage, out_dir, card, _card(card, out_dir, splits, results))
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
     return BuildReport(
@@ -553,14 +553,13 @@ def _relative(path: str, out_dir: Path) -> str:
         return Path(path).name
 
 
-def _card(out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult]) -> tuple[Path, str]:
-    """The card beside the corpus folder and its new text (written by ``commit``)."""
-    card = out_dir.resolve().parent / "README.md"
+def _card(card: Path, out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult]) -> str:
+    """The new text of the card beside the corpus folder (``commit`` writes it)."""
     prefix = out_dir.resolve().name
     languages = sorted({lang for r in results for lang in r.languages if lang != "und"}) or ["und"]
     for split in splits.values():
         split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
-    return card, card_text(card, card_yaml(version=__version__, splits=splits, languages=languages))
+    return card_text(card, card_yaml(version=__version__, splits=splits, languages=languages))
 
 
 def write_report(report: BuildReport, path: Path) -> None:

@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in FORWARDED:
         return FORWARDED[argv[0]](argv[1:])
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error already printed in one line
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -44,8 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """One line, not the usage block: ``kronika build: --jobs: must be at least 1, not -1``."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kronika", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="kronika", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     build = sub.add_parser("build", help="build the corpus from seed files")
@@ -91,8 +100,7 @@ def _build(args: argparse.Namespace) -> int:
     try:  # before importing the build, which imports the annotators
         check_tools()
     except ToolsMissing as err:
-        print(f"kronika build: failed; {args.out} is unchanged\n{err}", file=sys.stderr)
-        return EXIT_INVALID
+        return _failed(args.out, str(err))
     from kronika.build import DEFAULT_SHARD_SIZE, BuildError, build, write_report
 
     try:
@@ -108,9 +116,7 @@ def _build(args: argparse.Namespace) -> int:
             ray_address=args.ray_address,
         )
     except BuildError as err:
-        print(f"kronika build: failed; {args.out} is unchanged", file=sys.stderr)
-        print(err, file=sys.stderr)
-        return EXIT_INVALID
+        return _failed(args.out, str(err))
     print(report.summary())
     if args.report:
         try:
@@ -119,6 +125,12 @@ def _build(args: argparse.Namespace) -> int:
             print(f"kronika build: the corpus is built, but the report could not be written: {args.report}: {err.strerror or err}", file=sys.stderr)
             return EXIT_INVALID
     return 0
+
+
+def _failed(out: Path, reasons: str) -> int:
+    """One line per reason, the first saying that the previous output stands."""
+    print(f"kronika build: failed, {out} unchanged: {reasons}", file=sys.stderr)
+    return EXIT_INVALID
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -15,7 +15,6 @@ that is not a Kronika corpus is never replaced.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
@@ -104,24 +103,23 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
 
 
-def recover(out: Path) -> None:
+def recover(out: Path, card: Path) -> None:
     """Finish or undo a swap that a killed build left half done; remove stale staging.
 
     Call it while holding the lock.
     """
-    journal = _sibling(out, "swap.json")
-    old = _sibling(out, "old")
+    journal, old, card_new = _sibling(out, "swap.json"), _sibling(out, "old"), _new_card(card)
     if journal.exists():
-        data = json.loads(journal.read_text(encoding="utf-8"))
-        stage, card, card_new = out.parent / data["stage"], Path(data["card"]), Path(data["card_new"])
+        stage = out.parent / json.loads(journal.read_text(encoding="utf-8"))["stage"]
         if stage.exists():  # killed before the new corpus was in place: roll back
             if not out.exists() and old.exists():
                 os.replace(old, out)
             shutil.rmtree(stage)
-            card_new.unlink(missing_ok=True)
         elif card_new.exists():  # the new corpus is in place: roll forward
             os.replace(card_new, card)
         journal.unlink()
+    for leftover in (card_new, _temp(card_new), _temp(journal)):
+        leftover.unlink(missing_ok=True)
     if old.exists() and out.exists():
         shutil.rmtree(old)
     elif old.exists():  # an interrupted swap of a build without a journal
@@ -146,11 +144,10 @@ def staging(out: Path) -> Iterator[Path]:
 
 def commit(stage: Path, out: Path, card: Path, card_text: str) -> None:
     """Swap ``stage`` in as ``out`` and ``card_text`` in as ``card``, as one unit (see the module doc)."""
-    card_new = card.with_name(f".{card.name}.kronika-new")
+    card_new = _new_card(card)
     _write_synced(card_new, card_text.encode("utf-8"))
     journal = _sibling(out, "swap.json")
-    record = {"stage": stage.name, "card": str(card.resolve()), "card_new": str(card_new.resolve())}
-    _write_synced(journal, json.dumps(record).encode("utf-8"))
+    _write_synced(journal, json.dumps({"stage": stage.name}).encode("utf-8"))
     (stage / STAGE_MARK).unlink()
     old = _sibling(out, "old")
     if out.exists():
@@ -165,15 +162,19 @@ def _sibling(out: Path, suffix: str) -> Path:
     return out.parent / f".{out.name}.{suffix}"
 
 
+def _new_card(card: Path) -> Path:
+    return card.with_name(f".{card.name}.kronika-new")
+
+
+def _temp(path: Path) -> Path:
+    return path.with_name(f"{path.name}.tmp")
+
+
 def _write_synced(path: Path, data: bytes) -> None:
     """Write a file that must be complete before the next step: temp name, fsync, rename."""
-    tmp = path.with_name(f"{path.name}.tmp")
+    tmp = _temp(path)
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-
-
-def disk_full(err: OSError) -> bool:
-    return err.errno in (errno.ENOSPC, errno.EDQUOT)
