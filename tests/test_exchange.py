@@ -16,9 +16,10 @@ import pytest
 
 from kronika import brat, conll, labelstudio
 from kronika.assemble import assemble
-from kronika.exchange import AnnotatedText, ExchangeError, export_main, import_main
-from kronika.gold import read_gold
-from kronika.ingest import read_seed
+from kronika.cli import main as cli_main
+from kronika.exchange import AnnotatedText, ExchangeError, import_main
+from kronika.gold import load_gold_file, read_gold
+from kronika.ingest import SeedError, read_seed
 from kronika.record import Mention
 from kronika.write import document_table, write_json, write_parquet
 
@@ -226,34 +227,72 @@ def test_spacy_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 # ----------------------------------------------------------- the commands
+DOC_D = "Nic tu nie ma.\n"  # no mention at all
+TUSK = [("Donald Tusk", "PER", "Donald Tusk", "PER-Donald-Tusk")]
+
+
+def _gold_file(seeds: Path, doc_id: str, table: list[tuple[str, str, str, str]]) -> None:
+    seed = seeds / f"{doc_id}.txt"
+    text = seed.read_text(encoding="utf-8")
+    mentions = [{k: v for k, v in m.to_dict().items() if k not in ("source", "score")} for m in _mentions(text, table)]
+    record = {"doc_id": doc_id, "sha256": hashlib.sha256(seed.read_bytes()).hexdigest(), "layer": "gold_v1",
+              "annotator": "test team", "mentions": mentions}
+    write_json(seeds / f"{doc_id}.gold.json", record)
+
+
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
-    """Seeds (two with gold, one without) and a corpus built from them."""
+    """Seeds (two with gold, two without) and a corpus built from them.
+
+    The shard has no standard name: nothing may depend on shard names.
+    """
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    gold = {"doc_a": (DOC_A, MENTIONS_A), "doc_b": (DOC_B, MENTIONS_B)}
+    gold = {"doc_a": MENTIONS_A, "doc_b": MENTIONS_B}
     rows = []
-    for doc_id, text in (("doc_a", DOC_A), ("doc_b", DOC_B), ("doc_c", DOC_C)):
+    for doc_id, text in (("doc_a", DOC_A), ("doc_b", DOC_B), ("doc_c", DOC_C), ("doc_d", DOC_D)):
         seed = seeds / f"{doc_id}.txt"
         seed.write_bytes(text.encode("utf-8"))
         if doc_id in gold:
-            mentions = [{k: v for k, v in m.to_dict().items() if k not in ("source", "score")} for m in _mentions(*gold[doc_id])]
-            record = {"doc_id": doc_id, "sha256": hashlib.sha256(seed.read_bytes()).hexdigest(), "layer": "gold_v1",
-                      "annotator": "test team", "mentions": mentions}
-            write_json(seeds / f"{doc_id}.gold.json", record)
+            _gold_file(seeds, doc_id, gold[doc_id])
         document = read_seed(seed, seeds)
         if doc_id in gold:
             entities, status = read_gold(seeds / f"{doc_id}.gold.json", document), "gold"
+        elif doc_id == "doc_c":
+            entities, status = _mentions(DOC_C, TUSK, "rules_v1", 0.75), "automatic"
         else:
-            entities, status = _mentions(DOC_C, [("Donald Tusk", "PER", "Donald Tusk", "PER-Donald-Tusk")], "rules_v1", 0.75), "automatic"
+            entities, status = [], "none"
         rows.append(assemble(document, language="pl", language_script="pol_Latn", language_score=1.0, languages=[],
                              entities=entities, entity_status=status))
-    write_parquet(document_table(rows, "0.0.0"), tmp_path / "corpus" / "documents" / "train-00000-of-00001.parquet")
+    write_parquet(document_table(rows, "0.0.0"), tmp_path / "corpus" / "documents" / "some-shard.parquet")
     return tmp_path
 
 
 def _simulate_labelstudio(path: Path) -> None:
     path.write_text(json.dumps(_annotated(json.loads(path.read_text(encoding="utf-8"))), ensure_ascii=False), encoding="utf-8")
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file of the seed folder (hidden ones too), by name."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _run(fmt: str, source: Path, project: Path, *extra: str) -> int:
+    """``kronika import`` through the CLI entry point, against the project's corpus."""
+    return cli_main(["import", "--format", fmt, "--in", str(source), "--seeds", str(project / "seeds"),
+                     "--corpus", str(project / "corpus"), *extra])
+
+
+def _export(fmt: str, project: Path, *extra: str) -> Path:
+    out = project / f"export.{fmt}"
+    assert cli_main(["export", "--format", fmt, "--corpus", str(project / "corpus"), "--out", str(out), *extra]) == 0
+    return out
+
+
+def _without_origin(data: bytes) -> dict:
+    record = json.loads(data)
+    record.pop("origin", None)
+    return record
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -262,29 +301,167 @@ def test_export_import_commands_give_the_same_gold_files(fmt: str, project: Path
         pytest.importorskip("spacy")
     seeds = project / "seeds"
     originals = {p.name: p.read_bytes() for p in seeds.glob("*.gold.json")}
-    out = project / f"export.{fmt}"
-    assert export_main(["--format", fmt, "--corpus", str(project / "corpus"), "--out", str(out), "--layer", "gold"]) == 0
-    assert "2 document(s), 12 mention(s); 1 document(s) without gold skipped" in capsys.readouterr().out
+    out = _export(fmt, project, "--layer", "gold")
+    assert "2 document(s), 12 mention(s); 2 document(s) without gold skipped" in capsys.readouterr().out
     if fmt == "labelstudio":
         _simulate_labelstudio(out)
-    for path in seeds.glob("*.gold.json"):  # damage the gold layers; import must restore them
+
+    # unchanged gold: a no-op that says so, and rewrites nothing
+    assert _run(fmt, out, project) == 0
+    assert "doc_a.gold.json: unchanged, 7 mention(s)" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in seeds.glob("*.gold.json")} == originals
+
+    for path in seeds.glob("*.gold.json"):  # damage the gold layers; import must restore them, with --force
         record = json.loads(path.read_text(encoding="utf-8"))
         path.write_text(json.dumps(record | {"mentions": record["mentions"][:1]}), encoding="utf-8")
-    assert import_main(["--format", fmt, "--in", str(out), "--seeds", str(seeds)]) == 0
-    assert {p.name: p.read_bytes() for p in seeds.glob("*.gold.json")} == originals
+    damaged = _snapshot(seeds)
+    assert _run(fmt, out, project) == 1
+    err = capsys.readouterr().err
+    assert "2 document(s) already have a gold layer with other mentions (doc_a, doc_b): not written; pass --force" in err
+    assert _snapshot(seeds) == damaged
+
+    assert _run(fmt, out, project, "--force") == 0
+    assert "doc_a.gold.json: replace, 1 -> 7 mention(s)" in capsys.readouterr().out
+    assert {p.name: _without_origin(p.read_bytes()) for p in seeds.glob("*.gold.json")} == {
+        name: json.loads(data) for name, data in originals.items()
+    }
+    assert sorted(p.name for p in seeds.iterdir()) == sorted(damaged)  # no temporary file left, nothing else written
     for path in seeds.glob("*.gold.json"):
+        record = load_gold_file(path)
+        assert record["origin"]["tool"] == fmt and record["origin"]["file"] == out.name
+        assert list(record) == ["doc_id", "sha256", "layer", "annotator", "origin", "mentions"]
         read_gold(path, read_seed(seeds / path.name.replace(".gold.json", ".txt"), seeds))
 
 
-def test_import_without_existing_gold_and_annotator_option(project: Path) -> None:
+@pytest.mark.parametrize("fmt", ["conll", "spacy", "brat"])
+def test_export_then_import_without_review_writes_no_gold(fmt: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if fmt == "spacy":
+        pytest.importorskip("spacy")
     seeds = project / "seeds"
-    out = project / "export.conll"
-    assert export_main(["--format", "conll", "--corpus", str(project / "corpus"), "--out", str(out)]) == 0
-    assert "-DOCSTART-\tdoc_c" in out.read_text(encoding="utf-8")  # published layer: all documents
-    assert import_main(["--format", "conll", "--in", str(out), "--seeds", str(seeds), "--annotator", "Ala"]) == 0
-    record = json.loads((seeds / "doc_c.gold.json").read_text(encoding="utf-8"))
-    assert record["annotator"] == "Ala" and record["layer"] == "gold_v1"
+    before = _snapshot(seeds)
+    out = _export(fmt, project)  # published layer: every document, automatic ones included
+    capsys.readouterr()
+    assert _run(fmt, out, project) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "kronika import: 1 document(s) with no mention (doc_d): not written; review them, or pass --accept-unreviewed",
+        f"kronika import: 1 document(s) identical to the automatic layers of {project / 'corpus'} (doc_c): "
+        "not written; review them, or pass --accept-unreviewed",
+    ]
+    assert "Traceback" not in captured.err
+    assert "doc_a.gold.json: unchanged" in captured.out and "0 gold file(s) written" in captured.out
+    assert _snapshot(seeds) == before
+    assert not (seeds / "doc_c.gold.json").exists() and not (seeds / "doc_d.gold.json").exists()
+
+
+def test_labelstudio_predictions_never_become_gold(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = project / "seeds"
+    before = _snapshot(seeds)
+    out = _export("labelstudio", project)  # tasks with predictions only
+    capsys.readouterr()
+    assert _run("labelstudio", out, project, "--accept-unreviewed", "--force") == 1
+    err = capsys.readouterr().err
+    assert "4 task(s) with no submitted annotation (doc_a, doc_b, doc_c, doc_d): nothing written for them" in err
+    assert _snapshot(seeds) == before
+
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    cancelled = {"id": 9, "was_cancelled": True, "updated_at": "2025-01-01T00:00:00Z",
+                 "result": [x for p in tasks[2]["predictions"] for x in p["result"]]}
+    tasks[2]["annotations"] = [cancelled]  # skipped by the annotator: does not count
+    out.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    assert _run("labelstudio", out, project, "--accept-unreviewed") == 1
+    assert "4 task(s) with no submitted annotation" in capsys.readouterr().err
+    assert _snapshot(seeds) == before
+
+    # a person submits a corrected annotation for doc_c: that becomes gold, the rest is reported
+    result = [dict(r) for r in cancelled["result"]]
+    for r in result:
+        if r["from_name"] == "entity_id":
+            r["value"] = r["value"] | {"text": ["PER-Donald-Tusk-Polish-PM"]}
+    tasks[2]["annotations"].append({"id": 10, "was_cancelled": False, "updated_at": "2024-06-01T00:00:00Z", "result": result})
+    out.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    assert _run("labelstudio", out, project) == 0
+    captured = capsys.readouterr()
+    assert "doc_c.gold.json: new, 1 mention(s)" in captured.out
+    assert "3 task(s) with no submitted annotation (doc_a, doc_b, doc_d)" in captured.err
+    assert load_gold_file(seeds / "doc_c.gold.json")["mentions"][0]["entity_id"] == "PER-Donald-Tusk-Polish-PM"
+
+
+def test_reviewed_documents_are_written_and_the_flag_accepts_the_rest(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = project / "seeds"
+    out = _export("brat", project)
+    ann = out / "doc_c.ann"
+    ann.write_text(ann.read_text(encoding="utf-8").replace("AnnotatorNotes T1\tDonald Tusk", "AnnotatorNotes T1\tDonald Tusk (premier)"), encoding="utf-8")
+    capsys.readouterr()
+    assert _run("brat", out, project) == 1  # doc_c reviewed (lemma changed): written; doc_d (empty) refused
+    captured = capsys.readouterr()
+    assert "doc_c.gold.json: new, 1 mention(s)" in captured.out
+    assert captured.err.count("\n") == 1 and "1 document(s) with no mention (doc_d)" in captured.err
+    assert load_gold_file(seeds / "doc_c.gold.json")["mentions"][0]["lemma"] == "Donald Tusk (premier)"
+    assert not (seeds / "doc_d.gold.json").exists()
+
+    (ann).write_text(ann.read_text(encoding="utf-8").replace(" (premier)", ""), encoding="utf-8")  # back to automatic
+    assert _run("brat", out, project, "--accept-unreviewed", "--annotator", "Ala") == 1  # doc_c now differs from its gold
+    assert "1 document(s) already have a gold layer with other mentions (doc_c)" in capsys.readouterr().err
+    assert _run("brat", out, project, "--accept-unreviewed", "--annotator", "Ala", "--force") == 0
+    captured = capsys.readouterr()
+    assert "identical to the automatic layers" in captured.err and "written anyway (--accept-unreviewed)" in captured.err
+    record = load_gold_file(seeds / "doc_c.gold.json")
+    assert record["annotator"] == "Ala" and record["layer"] == "gold_v1" and record["origin"]["file"] == "export.brat"
     assert record["mentions"] == [{"start": 8, "end": 19, "text": "Donald Tusk", "label": "PER", "lemma": "Donald Tusk", "entity_id": "PER-Donald-Tusk"}]
+    assert load_gold_file(seeds / "doc_d.gold.json")["mentions"] == []
+    assert not any(p.suffix == ".tmp" for p in seeds.iterdir())
+
+
+def test_document_missing_from_the_corpus_is_not_trusted(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = project / "seeds"
+    (seeds / "doc_e.txt").write_bytes(DOC_C.encode("utf-8"))  # a new seed, not built yet
+    out = project / "new.conll"
+    out.write_text(conll.dumps([AnnotatedText("doc_e", DOC_C, _mentions(DOC_C, TUSK))]), encoding="utf-8")
+    assert _run("conll", out, project) == 1
+    assert "1 document(s) not in " in capsys.readouterr().err
+    assert not (seeds / "doc_e.gold.json").exists()
+    assert _run("conll", out, project, "--accept-unreviewed") == 0
+    assert (seeds / "doc_e.gold.json").exists()
+
+
+def test_refusals_are_summarised_not_listed(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = project / "seeds"
+    ids = [f"empty_{i:03d}" for i in range(120)]
+    for doc_id in ids:
+        (seeds / f"{doc_id}.txt").write_bytes(DOC_D.encode("utf-8"))
+    out = project / "empty.conll"
+    out.write_text("".join(f"-DOCSTART-\t{doc_id}\n\n" for doc_id in ids), encoding="utf-8")
+    assert _run("conll", out, project) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "kronika import: 120 document(s) with no mention (empty_000, empty_001, empty_002, empty_003, empty_004 "
+        "and 115 more): not written; review them, or pass --accept-unreviewed"
+    ]
+    assert not list(seeds.glob("empty_*.gold.json"))
+
+
+def test_dry_run_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = project / "seeds"
+    out = _export("conll", project)
+    text = out.read_text(encoding="utf-8")
+    text = text.replace("\tPER-Donald-Tusk\t", "\tPER-Donald-Tusk-PM\t")  # reviewed doc_c
+    text = text.replace("\tGPE-Russia\t", "\tGPE-Russian-Federation\t")  # edited gold of doc_a
+    out.write_text(text, encoding="utf-8")
+    before = _snapshot(seeds)
+    capsys.readouterr()
+    assert _run("conll", out, project, "--dry-run", "--force", "--accept-unreviewed") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert _snapshot(seeds) == before
+    assert lines == [
+        f"{seeds / 'doc_a.gold.json'}: replace, 7 -> 7 mention(s)",
+        f"{seeds / 'doc_b.gold.json'}: unchanged, 5 mention(s)",
+        f"{seeds / 'doc_c.gold.json'}: new, 1 mention(s)",
+        f"{seeds / 'doc_d.gold.json'}: new, 0 mention(s)",
+        "dry run, nothing written: 2 new, 1 replace, 1 unchanged",
+    ]
+    assert _run("conll", out, project, "--dry-run") == 1  # the same refusals as a real run, still nothing written
+    assert _snapshot(seeds) == before
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -295,18 +472,135 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_import_errors_are_one_line_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seeds = project / "seeds"
-    before = {p.name: p.read_bytes() for p in seeds.glob("*.gold.json")}
+    before = _snapshot(seeds)
     bad = project / "bad.conll"
     bad.write_text(conll.dumps(_docs()) + "-DOCSTART-\tghost\n", encoding="utf-8")
-    assert import_main(["--format", "conll", "--in", str(bad), "--seeds", str(seeds)]) == 2
+    assert _run("conll", bad, project) == 2
     assert "doc_id: 'ghost' has no seed file" in _one_line_error(capsys)
-    assert {p.name: p.read_bytes() for p in seeds.glob("*.gold.json")} == before  # all or nothing
+    assert _snapshot(seeds) == before  # all or nothing
 
-    assert import_main(["--format", "labelstudio", "--in", str(project / "missing.json"), "--seeds", str(seeds)]) == 2
+    assert _run("labelstudio", project / "missing.json", project) == 2
     assert "missing.json" in _one_line_error(capsys)
     bad.write_text("[{", encoding="utf-8")
-    assert import_main(["--format", "labelstudio", "--in", str(bad), "--seeds", str(seeds)]) == 2
+    assert _run("labelstudio", bad, project) == 2
     assert "invalid JSON at line 1" in _one_line_error(capsys)
-    assert export_main(["--format", "brat", "--corpus", str(project / "nowhere"), "--out", str(project / "b")]) == 2
+    assert cli_main(["export", "--format", "brat", "--corpus", str(project / "nowhere"), "--out", str(project / "b")]) == 2
     assert "no documents/*.parquet" in _one_line_error(capsys)
+    bad.write_text(conll.dumps(_docs()), encoding="utf-8")  # fine, but no corpus to compare with
+    assert cli_main(["import", "--format", "conll", "--in", str(bad), "--seeds", str(seeds), "--corpus", str(project / "nowhere")]) == 2
+    assert "nowhere: no documents/*.parquet" in _one_line_error(capsys)
     assert import_main(["--format", "nope", "--in", "x"]) == 2
+    assert _snapshot(seeds) == before
+
+
+BAD_INPUTS = {
+    "folder": (None, "is a folder"),
+    "invalid-json": (b'[{"data": ', "invalid JSON at line 1"),
+    "deep-json": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    "long-number": (b'[{"data": {"doc_id": "doc_a"}, "annotations": [{"result": [], "id": ' + b"7" * 5001 + b"}]}]", "digits"),
+    "not-utf8": (b'[{"data": {"doc_id": "caf\xe9"}}]', "invalid UTF-8 at byte offset 25"),
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_line_naming_the_file(fmt: str, case: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if fmt == "spacy":
+        pytest.importorskip("spacy")
+    seeds = project / "seeds"
+    before = _snapshot(seeds)
+    content, needle = BAD_INPUTS[case]
+    path = project / f"input-{case}"
+    if fmt == "brat":  # brat reads a folder: the bad bytes go into its .ann (or .txt), a file instead of the folder
+        if content is None:
+            path.write_text("not a folder", encoding="utf-8")
+            needle = "must be a folder"
+        else:
+            path.mkdir()
+            (path / "doc_a.txt").write_bytes(DOC_A.encode("utf-8"))
+            line = b"T1\tPER 0 " + b"7" * 5001 + b"\tx\n" if case == "long-number" else content
+            (path / "doc_a.ann").write_bytes(line)
+            needle = {"long-number": "numbers too long to be offsets", "not-utf8": "invalid UTF-8"}.get(case, "is not a T")
+    elif content is None:
+        path.mkdir()
+    else:
+        if fmt == "conll" and case == "long-number":
+            content = b"-DOCSTART-\tdoc_a\n\nSpotkanie\tO\t" + b"7" * 5001 + b"\t9\t_\t_\n"
+            needle = "are not offsets"
+        elif fmt == "conll" and case in ("invalid-json", "deep-json"):
+            needle = "doc_id: token line before the first -DOCSTART-"
+        elif fmt == "spacy" and case != "not-utf8":
+            needle = "not a spaCy DocBin file"
+        elif fmt == "spacy":
+            needle = "not a spaCy DocBin file"
+        path.write_bytes(content)
+    assert _run(fmt, path, project) == 2
+    err = _one_line_error(capsys)
+    assert err.startswith("kronika import: ") and str(path) in err and needle in err, err
+    assert _snapshot(seeds) == before
+
+
+def test_labelstudio_odd_structures_are_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project / "odd.json"
+    for tasks, needle in (
+        ({"data": {}}, "expected a list of tasks"),
+        ([{"data": {"doc_id": "doc_a"}, "annotations": 5}], "annotations: expected a list"),
+        ([{"data": {"doc_id": "doc_a", "text": DOC_A}, "annotations": [{"result": 5}]}], "result: expected a list"),
+        ([{"data": {"doc_id": "doc_a", "text": DOC_A}, "annotations": [{"result": [{"id": "m0", "value": "x"}]}]}], "not a region result"),
+        ([{"data": {"doc_id": "doc_a", "text": DOC_A}, "annotations": [{"result": [
+            {"id": "m0", "type": "labels", "value": {"start": 0, "end": 3, "labels": [["PER"]]}}]}]}], "label"),
+    ):
+        path.write_text(json.dumps(tasks), encoding="utf-8")
+        assert _run("labelstudio", path, project) == 2
+        assert needle in _one_line_error(capsys)
+
+
+def test_load_gold_file_errors_are_one_line(tmp_path: Path, root: Path) -> None:
+    committed = load_gold_file(root / "seeds" / "000_fe6e73957cf0fa67.gold.json")  # no origin: still valid
+    assert "origin" not in committed
+    path = tmp_path / "x.gold.json"
+    cases = {
+        "folder": (None, "is a folder"),
+        "deep": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        "long-number": (b'{"doc_id": ' + b"1" * 5001 + b"}", "digits"),
+        "not-utf8": (b'{"doc_id": "caf\xe9"}', "invalid UTF-8 at byte offset 15"),
+        "bad-time": (json.dumps(committed | {"origin": {"tool": "brat", "file": "x", "time": "yesterday"}}).encode(), "origin/time"),
+        "extra-origin-key": (json.dumps(committed | {"origin": {"tool": "brat", "file": "x", "time": "2024-05-01T10:00:00Z", "by": "me"}}).encode(), "origin"),
+    }
+    for name, (content, needle) in cases.items():
+        target = tmp_path / name / "x.gold.json"
+        target.parent.mkdir()
+        if content is None:
+            target.mkdir()
+        else:
+            target.write_bytes(content)
+        with pytest.raises(SeedError) as info:
+            load_gold_file(target)
+        message = str(info.value)
+        assert message.startswith(f"{target}: ") and needle in message and "\n" not in message and len(message) < 500, (name, message)
+    good = committed | {"origin": {"tool": "brat", "file": "x", "time": "2024-05-01T10:00:00Z"}}
+    path.write_text(json.dumps(good), encoding="utf-8")
+    assert load_gold_file(path)["origin"]["tool"] == "brat"
+
+
+def test_load_gold_file_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "x.gold.json"
+    path.write_text("{}", encoding="utf-8")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # chmod 0 does not stop root
+    with pytest.raises(SeedError, match=r"x.gold.json: cannot read: Permission denied$"):
+        load_gold_file(path)
+
+
+def test_origin_is_utc_and_names_the_file_only(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from kronika.exchange import origin_of
+    from kronika.gold import is_rfc3339
+
+    moment = datetime(2024, 5, 1, 12, 30, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert origin_of("brat", tmp_path / "deep" / "folder", moment) == {"tool": "brat", "file": "folder", "time": "2024-05-01T10:30:05Z"}
+    assert is_rfc3339(origin_of("conll", Path("x.conll"))["time"])

@@ -28,7 +28,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, check_text, make_mention, unique_ids
+from kronika.exchange import (
+    AnnotatedText,
+    ExchangeError,
+    TextOf,
+    check_no_overlap,
+    check_text,
+    decode_utf8,
+    make_mention,
+    read_input,
+    unique_ids,
+)
 from kronika.record import LABELS, Mention
 
 NORM_DB = "Kronika"
@@ -97,13 +107,10 @@ def read(folder: Path, text_of: TextOf) -> list[AnnotatedText]:
     docs = []
     for ann in anns:
         txt = ann.with_suffix(".txt")
-        try:
-            copy = txt.read_bytes().decode("utf-8")
-            data = ann.read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            raise ExchangeError(f"{txt}: missing; brat needs the .txt beside each .ann") from None
-        except UnicodeDecodeError as err:
-            raise ExchangeError(f"{ann.parent}/{ann.stem}: invalid UTF-8 at byte offset {err.start}") from None
+        if not txt.exists():
+            raise ExchangeError(f"{txt}: missing; brat needs the .txt beside each .ann")
+        copy = decode_utf8(read_input(txt, "file (brat's .txt)"), txt)
+        data = decode_utf8(read_input(ann, "file (brat's .ann)"), ann)
         docs.append(from_standoff(ann.stem, copy, data, text_of, str(ann)))
     return unique_ids(docs, str(folder))
 
@@ -121,7 +128,12 @@ def from_standoff(doc_id: str, txt: str, ann: str, text_of: TextOf, where: str =
         if not line.strip():
             continue
         if m := _T.match(line):
-            fragments = [tuple(map(int, f.split())) for f in m[3].split(";")]
+            try:
+                fragments = [tuple(map(int, f.split())) for f in m[3].split(";")]
+            except ValueError:  # digits beyond Python's int conversion limit
+                raise ExchangeError(f"{at}: offsets: {m[3][:20]!r}... has numbers too long to be offsets") from None
+            if m[1] in spans:
+                raise ExchangeError(f"{at}: {m[1]}: a second T line with this id")
             spans[m[1]] = (at, m[2], fragments, m[4])  # type: ignore[assignment]
         elif m := _NOTE.match(line):
             _once(lemmas, m[1], m[2].strip(), at, "lemma (AnnotatorNotes)")

@@ -27,7 +27,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, make_mention, sentence_spans, unique_ids
+from kronika.exchange import (
+    AnnotatedText,
+    ExchangeError,
+    TextOf,
+    check_no_overlap,
+    decode_utf8,
+    make_mention,
+    read_input,
+    sentence_spans,
+    unique_ids,
+)
 from kronika.tokens import spans_to_bio, split_at, tokenize
 
 DOCSTART = "-DOCSTART-"
@@ -66,11 +76,7 @@ def write(docs: list[AnnotatedText], path: Path) -> None:
 
 
 def read(path: Path, text_of: TextOf) -> list[AnnotatedText]:
-    try:
-        data = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ExchangeError(f"{path}: invalid UTF-8 at byte offset {err.start}") from None
-    return loads(data, text_of, str(path))
+    return loads(decode_utf8(read_input(path), path), text_of, str(path))
 
 
 def loads(data: str, text_of: TextOf, where: str = "<conll>") -> list[AnnotatedText]:
@@ -108,7 +114,7 @@ def _token(doc: AnnotatedText, line: str, at: str, open_: dict | None, docs: lis
     try:
         start, end = int(start_s), int(end_s)
     except ValueError:
-        raise ExchangeError(f"{at}: start/end: {start_s!r}, {end_s!r} are not offsets") from None
+        raise ExchangeError(f"{at}: start/end: {start_s[:20]!r}, {end_s[:20]!r} are not offsets") from None
     if not 0 <= start < end <= len(doc.text) or doc.text[start:end] != token:
         raise ExchangeError(f"{at}: token: {token!r} is not the text of {doc.doc_id!r} at [{start}, {end})")
     if tag == "O":

@@ -13,10 +13,28 @@ needs the ``spacy`` extra), ``labelstudio`` (a JSON file) and ``brat`` (a
 folder of ``.txt`` + ``.ann``). All four carry lemma and entity id, so export
 then import gives back the same gold layer.
 
-Import is all or nothing: every document is checked before any gold file is
-written, and each file is written atomically. An import keeps the annotator of
-the gold file it replaces unless ``--annotator`` is given. Bad input ends with
-one line naming the file, line or record, and field, and exit status 2.
+Import cannot forge gold. Only what a person changed becomes a gold layer:
+
+* Label Studio: only submitted ``annotations`` count, never ``predictions``;
+  a task without one is skipped and reported.
+* A document whose imported mentions are identical to the automatic layers the
+  corpus publishes for it (``--corpus``; entities whose source is not
+  ``gold_*``), or that has no mention, or that the corpus does not hold (in
+  this version of the seed), looks unreviewed: it is not written unless
+  ``--accept-unreviewed`` is given.
+* An existing gold file with other mentions is replaced only with ``--force``;
+  one with the same mentions is left as it is ("unchanged").
+
+Refused documents are reported, one stderr line per reason (a count and a few
+ids), the others are written, and the exit status is 1. ``--dry-run`` prints
+the same plan (per file: new / replace / unchanged, mention counts) and writes
+nothing. Every gold file written records ``origin`` (format, the imported
+file's name, UTC time). Import writes only ``<id>.gold.json`` files in the seed
+folder, each atomically (hidden temporary file, fsync, rename), and never
+deletes anything. Bad input is checked before anything is written (all or
+nothing) and ends with one line naming the file, line or record, and field,
+and exit status 2. An import keeps the annotator of the gold file it replaces
+unless ``--annotator`` is given.
 """
 
 from __future__ import annotations
@@ -24,24 +42,28 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 
 from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, gold_schema
 
+EXIT_REFUSED = 1  # some documents were not written (unreviewed, or would overwrite gold)
 EXIT_USAGE = 2
 GOLD_LAYER = "gold_v1"
 FORMATS = {"conll": "conll", "spacy": "spacy_docbin", "labelstudio": "labelstudio", "brat": "brat"}
 LAYERS = ("published", "gold")
 TextOf = Callable[[str, str], str]  # (doc_id, where) -> document text, or ExchangeError
-_GOLD_VALIDATOR = Draft202012Validator(gold_schema())
+_GOLD_VALIDATOR = Draft202012Validator(gold_schema(), format_checker=FormatChecker())
 
 
 class ExchangeError(ValueError):
@@ -56,6 +78,7 @@ class AnnotatedText:
     text: str
     mentions: list[Mention] = field(default_factory=list)
     language: str = "und"
+    skipped: str | None = None  # why the tool's file holds no annotation for it (nothing is written)
 
 
 def format_module(name: str) -> ModuleType:
@@ -171,6 +194,57 @@ def export_main(argv: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ import
+def read_input(path: Path, what: str = "file") -> bytes:
+    """The bytes of an import file; a folder, a missing or unreadable file is one-line ``ExchangeError``."""
+    if path.is_dir():
+        raise ExchangeError(f"{path}: is a folder; --in must be a {what}")
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ExchangeError(f"{path}: cannot read: {err.strerror or err}") from None
+
+
+def decode_utf8(data: bytes, where: Path | str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ExchangeError(f"{where}: invalid UTF-8 at byte offset {err.start}") from None
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON import file; every failure is one line naming the file."""
+    text = decode_utf8(read_input(path), path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ExchangeError(f"{path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise ExchangeError(f"{path}: invalid JSON: nested too deeply to read") from None
+    except ValueError as err:  # a number beyond Python's int conversion limit
+        raise ExchangeError(f"{path}: invalid JSON: {one_line(err)}") from None
+
+
+def one_line(message: object, limit: int = 300) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_source(module: ModuleType, path: Path, text_of: TextOf) -> list[AnnotatedText]:
+    """``module.read`` with every failure turned into a one-line ``ExchangeError``."""
+    try:
+        return module.read(path, text_of)
+    except ExchangeError:
+        raise
+    except RecursionError:
+        raise ExchangeError(f"{path}: nested too deeply to read") from None
+    except UnicodeDecodeError as err:
+        raise ExchangeError(f"{path}: invalid UTF-8 at byte offset {err.start}") from None
+    except OSError as err:
+        raise ExchangeError(f"{getattr(err, 'filename', None) or path}: cannot read: {err.strerror or err}") from None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as err:
+        raise ExchangeError(f"{path}: not a valid {module.__name__.rsplit('.', 1)[-1]} file ({type(err).__name__}: {one_line(err)})") from None
+
+
 class SeedTexts:
     """``text_of`` for import: the seed text of a document id, read once."""
 
@@ -186,7 +260,7 @@ class SeedTexts:
 
         if doc_id not in self.documents:
             path = self.seeds / f"{doc_id}{SEED_SUFFIX}"
-            if not re.fullmatch(ID_PATTERN, doc_id) or not path.is_file():
+            if not isinstance(doc_id, str) or not re.fullmatch(ID_PATTERN, doc_id) or not path.is_file():
                 raise ExchangeError(f"{where}: doc_id: {doc_id!r} has no seed file {path}")
             try:
                 self.documents[doc_id] = read_seed(path, self.seeds)
@@ -195,13 +269,16 @@ class SeedTexts:
         return self.documents[doc_id]
 
 
-def gold_record(doc: AnnotatedText, sha256: str, annotator: str) -> dict[str, Any]:
+def gold_record(doc: AnnotatedText, sha256: str, annotator: str, origin: dict[str, str] | None = None) -> dict[str, Any]:
     """The gold file content for ``doc`` (ANNOTATION.md §9), schema-checked."""
     mentions = [
         {"start": m.start, "end": m.end, "text": m.text, "label": m.label, "lemma": m.lemma, "entity_id": m.entity_id}
         for m in sorted(doc.mentions)
     ]
-    record = {"doc_id": doc.doc_id, "sha256": sha256, "layer": GOLD_LAYER, "annotator": annotator, "mentions": mentions}
+    record: dict[str, Any] = {"doc_id": doc.doc_id, "sha256": sha256, "layer": GOLD_LAYER, "annotator": annotator}
+    if origin is not None:
+        record["origin"] = origin
+    record["mentions"] = mentions
     error = next(iter(_GOLD_VALIDATOR.iter_errors(record)), None)
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "(top level)"
@@ -209,44 +286,228 @@ def gold_record(doc: AnnotatedText, sha256: str, annotator: str) -> dict[str, An
     return record
 
 
-def _existing_annotator(path: Path) -> str | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8")).get("annotator")
-    except (OSError, ValueError, AttributeError):
+def origin_of(tool: str, source: Path, now: datetime | None = None) -> dict[str, str]:
+    """``origin`` of an imported gold file: the format, the file's name (no folders) and UTC time."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return {"tool": tool, "file": source.name or source.resolve().name, "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _key(mentions: list[Any]) -> list[tuple[Any, ...]]:
+    """What makes two mention lists the same annotation (from ``Mention``s or gold dicts)."""
+    rows = [m if isinstance(m, dict) else m.to_dict() for m in mentions]
+    return sorted((r["start"], r["end"], r["label"], r["lemma"], r["entity_id"]) for r in rows)
+
+
+@dataclass
+class Published:
+    """What the corpus publishes for one document: the seed hash and the automatic mentions."""
+
+    sha256: str
+    automatic: list[tuple[Any, ...]]
+
+
+def read_published(corpus: Path) -> dict[str, Published]:
+    """Per document id of the corpus: its seed hash and its automatic mentions (source not ``gold_*``).
+
+    A document whose published entities are gold has no automatic mentions here.
+    """
+    import pyarrow.parquet as pq
+
+    files = [corpus] if corpus.is_file() else sorted(corpus.glob("documents/*.parquet"))
+    if not files:
+        raise ExchangeError(
+            f"{corpus}: no documents/*.parquet here; import compares with the corpus to tell reviewed from automatic "
+            "mentions: pass --corpus, or --accept-unreviewed"
+        )
+    out: dict[str, Published] = {}
+    for path in files:
+        try:
+            rows = pq.read_table(path, columns=["id", "metadata", "entities", "entity_status"]).to_pylist()
+        except Exception as err:  # pyarrow raises many kinds; all mean "not a documents file"
+            raise ExchangeError(f"{path}: cannot read the documents columns: {one_line(err)}") from None
+        for row in rows:
+            entities = [] if row["entity_status"] == "gold" else [m for m in row["entities"] if not m["source"].startswith("gold_")]
+            out[row["id"]] = Published((row["metadata"] or {}).get("sha256") or "", _key(entities))
+    return out
+
+
+def _existing_gold(path: Path) -> dict[str, Any] | None:
+    """The gold file at ``path``: its content, ``{}`` if unreadable, ``None`` if absent."""
+    from kronika.gold import load_gold_file
+    from kronika.ingest import SeedError
+
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ExchangeError(f"{path}: exists and is not a regular file; import will not replace it")
+    if not path.exists():
         return None
-    return value if isinstance(value, str) and value else None
+    try:
+        return load_gold_file(path)
+    except SeedError:
+        return {}
+
+
+def write_gold(path: Path, record: dict[str, Any]) -> None:
+    """Write one gold file atomically: a hidden temporary file beside it, fsync, rename."""
+    data = (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)  # our own temporary file, nothing else
+        raise
+
+
+# Why a document is not written without a flag (reason -> message); ids follow in the message.
+UNREVIEWED = {
+    "empty": "{n} document(s) with no mention ({ids})",
+    "automatic": "{n} document(s) identical to the automatic layers of {corpus} ({ids})",
+    "unknown": "{n} document(s) not in {corpus}, or built from another version of the seed ({ids}): "
+               "cannot tell reviewed from automatic mentions",
+}
+SHOWN_IDS = 5
+
+
+def _ids(ids: list[str]) -> str:
+    shown = ", ".join(ids[:SHOWN_IDS])
+    return shown + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+
+
+@dataclass
+class Planned:
+    """One gold file an import would touch."""
+
+    target: Path
+    action: str  # new | replace | unchanged
+    record: dict[str, Any]
+    before: int | None = None  # mentions in the file it replaces (None: unreadable or absent)
+
+    def describe(self) -> str:
+        count = len(self.record["mentions"])
+        if self.action == "replace":
+            was = "an unreadable file" if self.before is None else f"{self.before}"
+            return f"{self.target}: replace, {was} -> {count} mention(s)"
+        return f"{self.target}: {self.action}, {count} mention(s)"
+
+
+def unreviewed_reason(doc: AnnotatedText, sha256: str, published: dict[str, Published] | None) -> str | None:
+    """Why ``doc`` looks unreviewed (a key of ``UNREVIEWED``), or None."""
+    if not doc.mentions:
+        return "empty"
+    if published is None:
+        return None
+    row = published.get(doc.doc_id)
+    if row is None or row.sha256 != sha256:
+        return "unknown"
+    return "automatic" if _key(doc.mentions) == row.automatic else None
 
 
 def import_main(argv: list[str]) -> int:
-    """``kronika import --format F --in PATH --seeds seeds [--annotator NAME]``."""
+    """``kronika import --format F --in PATH --seeds seeds [--corpus corpus] [--accept-unreviewed] [--force] [--dry-run]``.
+
+    Exit status: 0 done; 1 some documents refused (the others are written), or
+    nothing to import; 2 bad input or usage (nothing written).
+    """
     parser = argparse.ArgumentParser(prog="kronika import", description="Write gold layers from an annotation tool's file.")
     parser.add_argument("--format", required=True, choices=list(FORMATS))
     parser.add_argument("--in", dest="source", type=Path, required=True, help="the tool's file (a folder for brat)")
     parser.add_argument("--seeds", type=Path, default=Path("seeds"), help="seed folder (default: seeds)")
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"),
+                        help="built corpus, to tell reviewed from automatic mentions (default: corpus)")
     parser.add_argument("--annotator", default=None, help="annotator to record (default: keep the existing gold file's)")
+    parser.add_argument("--accept-unreviewed", action="store_true",
+                        help="also write documents that look unreviewed: identical to the automatic layers, "
+                             "with no mention, or not in the corpus")
+    parser.add_argument("--force", action="store_true", help="replace existing gold files whose mentions differ")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
     try:
         args = parser.parse_args(argv)
     except SystemExit as err:
         return int(err.code or 0)
     from kronika.ingest import GOLD_SUFFIX
-    from kronika.write import write_json
 
+    def fail(message: object) -> int:
+        print(f"kronika import: {one_line(message, 1000)}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if not args.seeds.is_dir():
+        return fail(f"{args.seeds}: --seeds is not a folder")
     texts = SeedTexts(args.seeds)
+    origin = origin_of(args.format, args.source)
+    plans: list[Planned] = []
+    refused: dict[str, list[str]] = {}
+    accepted: dict[str, list[str]] = {}
+    skipped: list[str] = []
     try:
-        docs = format_module(args.format).read(args.source, texts)
-        records = []
+        docs = read_source(format_module(args.format), args.source, texts)
+        published: dict[str, Published] | None = None
+        if not args.accept_unreviewed or args.corpus.exists():
+            published = read_published(args.corpus)
         for doc in docs:
+            if doc.skipped:
+                skipped.append(doc.doc_id)
+                continue
             seed = texts.document(doc.doc_id, str(args.source))
             target = args.seeds / f"{doc.doc_id}{GOLD_SUFFIX}"
-            annotator = args.annotator or _existing_annotator(target) or f"imported from {args.format}"
-            records.append((target, gold_record(doc, seed.sha256, annotator)))
-        for target, record in records:
-            write_json(target, record)
-    except (ExchangeError, OSError) as err:
-        print(f"kronika import: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    for target, record in records:
-        print(f"{target}: {len(record['mentions'])} mention(s)")
+            existing = _existing_gold(target)
+            annotator = args.annotator or (existing or {}).get("annotator") or f"imported from {args.format}"
+            record = gold_record(doc, seed.sha256, annotator, origin)
+            same = bool(existing) and _key(existing["mentions"]) == _key(record["mentions"])
+            if same and (existing["sha256"], existing["layer"]) == (seed.sha256, GOLD_LAYER):
+                plans.append(Planned(target, "unchanged", existing))
+                continue
+            # Same mentions as the gold file, only its seed hash or layer is updated: nothing to review.
+            reason = None if same else unreviewed_reason(doc, seed.sha256, published)
+            if reason is not None:
+                (accepted if args.accept_unreviewed else refused).setdefault(reason, []).append(doc.doc_id)
+                if not args.accept_unreviewed:
+                    continue
+            if existing is not None and not same and not args.force:
+                refused.setdefault("overwrite", []).append(doc.doc_id)
+                continue
+            before = len(existing["mentions"]) if existing else None
+            plans.append(Planned(target, "new" if existing is None else "replace", record, before))
+    except ExchangeError as err:
+        return fail(err)
+    written = 0
+    if not args.dry_run:
+        for plan in plans:
+            if plan.action == "unchanged":
+                continue
+            try:
+                write_gold(plan.target, plan.record)
+            except OSError as err:
+                note = f" ({written} gold file(s) written before)" if written else ""
+                return fail(f"{plan.target}: cannot write: {err.strerror or err}{note}")
+            written += 1
+    for plan in plans:
+        print(plan.describe())
+    counts = {action: sum(p.action == action for p in plans) for action in ("new", "replace", "unchanged")}
+    summary = ", ".join(f"{n} {action}" for action, n in counts.items())
+    print(f"dry run, nothing written: {summary}" if args.dry_run else f"{written} gold file(s) written: {summary}")
+    corpus = args.corpus
+    for reason, ids in sorted(accepted.items(), key=lambda item: list(UNREVIEWED).index(item[0])):
+        message = UNREVIEWED[reason].format(n=len(ids), ids=_ids(ids), corpus=corpus)
+        print(f"kronika import: note: {message}: written anyway (--accept-unreviewed)", file=sys.stderr)
+    for reason, ids in sorted(refused.items(), key=lambda item: [*UNREVIEWED, "overwrite"].index(item[0])):
+        if reason == "overwrite":
+            message = (f"{len(ids)} document(s) already have a gold layer with other mentions ({_ids(ids)}): "
+                       "not written; pass --force to replace them")
+        else:
+            message = (UNREVIEWED[reason].format(n=len(ids), ids=_ids(ids), corpus=corpus)
+                       + ": not written; review them, or pass --accept-unreviewed")
+        print(f"kronika import: {message}", file=sys.stderr)
+    if skipped:
+        print(f"kronika import: {len(skipped)} task(s) with no submitted annotation ({_ids(skipped)}): "
+              "nothing written for them", file=sys.stderr)
+    if refused or not plans:
+        if not plans and not refused and not skipped:
+            print(f"kronika import: {args.source}: no document to import", file=sys.stderr)
+        return EXIT_REFUSED
     return 0
 
 

@@ -9,6 +9,8 @@ ANNOTATION.md.
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -24,18 +26,62 @@ def gold_path(seed: Path) -> Path:
 
 
 def load_gold_file(path: Path) -> dict:
-    """Parse and schema-check a gold file; errors name the file and field."""
+    """Parse and schema-check a gold file; errors name the file and field.
+
+    Every failure is a one-line ``SeedError(path, reason)``: a folder or an
+    unreadable file, invalid UTF-8 or JSON, JSON nested too deeply for Python
+    (``RecursionError``), a number too long to convert (``ValueError``).
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise SeedError(path, "is a folder, not a gold file") from None
+    except OSError as err:
+        raise SeedError(path, f"cannot read: {err.strerror or err}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise SeedError(path, f"invalid UTF-8 at byte offset {err.start}") from None
     except json.JSONDecodeError as err:
         raise SeedError(path, f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
-    error = next(iter(sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))), None)
-    if error is not None:
+    except RecursionError:
+        raise SeedError(path, "invalid JSON: nested too deeply to read") from None
+    except ValueError as err:  # e.g. a number beyond the int conversion limit
+        raise SeedError(path, f"invalid JSON: {_one_line(err)}") from None
+    try:
+        errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    except RecursionError:
+        raise SeedError(path, "nested too deeply to check against the gold schema") from None
+    if errors:
+        error = errors[0]
         where = "/".join(map(str, error.absolute_path)) or "(top level)"
-        raise SeedError(path, f"{where}: {error.message}")
+        raise SeedError(path, f"{where}: {_one_line(error.message)}")
+    time = (data.get("origin") or {}).get("time")
+    if time is not None and not is_rfc3339(time):
+        raise SeedError(path, f"origin/time: {_one_line(repr(time))} is not an RFC 3339 date-time")
     return data
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def is_rfc3339(value: str) -> bool:
+    """``value`` is an RFC 3339 date-time (what the schema's ``format: date-time`` means).
+
+    Checked here because jsonschema checks formats only with optional packages.
+    """
+    if not _RFC3339.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _one_line(message: object) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def read_gold(path: Path, doc: Document) -> list[Mention]:

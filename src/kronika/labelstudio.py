@@ -22,20 +22,22 @@ stores per-region text areas, so annotators see and correct lemma and id in
 the region panel (``labeling_config()``).
 
 **Import** (``from_export``): Label Studio's JSON export (a list of tasks with
-``annotations[].result[]``). Per task, the most recently updated annotation
-that was not cancelled is used; a task without one is an error, since it
-would silently produce no gold. Results are grouped by region ``id``; each
-``labels`` region needs its ``lemma`` and ``entity_id`` text areas.
+``annotations[].result[]``). Only what a person submitted counts: the
+``annotations`` of a task, never its ``predictions``. Cancelled annotations
+(``was_cancelled: true``) are ignored; of the others, the one updated last
+wins (``chosen_annotation``). A task with no such annotation (predictions
+only, or all cancelled) is skipped: ``kronika import`` writes nothing for it
+and reports it. Results are grouped by region ``id``; each ``labels`` region
+needs its ``lemma`` and ``entity_id`` text areas.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, check_text, make_mention, unique_ids
+from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, check_text, load_json, make_mention, unique_ids
 from kronika.record import LABELS
 
 LABEL_FIELD = "label"
@@ -107,22 +109,31 @@ def write(docs: list[AnnotatedText], path: Path) -> None:
 
 
 # ------------------------------------------------------------------ import
+NO_ANNOTATION = "no submitted annotation"
+
+
 def read(path: Path, text_of: TextOf) -> list[AnnotatedText]:
-    try:
-        tasks = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        raise ExchangeError(f"{path}: invalid UTF-8 at byte offset {err.start}") from None
-    except json.JSONDecodeError as err:
-        raise ExchangeError(f"{path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
-    return from_export(tasks, text_of, str(path))
+    return from_export(load_json(path), text_of, str(path))
 
 
-def _chosen_annotation(task: dict[str, Any], at: str) -> dict[str, Any]:
-    live = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+def chosen_annotation(task: dict[str, Any], at: str = "") -> dict[str, Any] | None:
+    """The annotation that counts for ``task``, or None if nobody submitted one.
+
+    Only ``annotations`` count (what a person submitted), never ``predictions``.
+    Cancelled (skipped) annotations, ``was_cancelled: true``, are ignored. Of the
+    rest, the one updated last wins (``updated_at``, else ``created_at``; ISO
+    8601 strings, compared as text); on a tie, the later one in the list.
+    """
+    annotations = task.get("annotations")
+    if annotations is None:
+        annotations = []
+    if not isinstance(annotations, list):
+        raise ExchangeError(f"{at}: annotations: expected a list, got {type(annotations).__name__}")
+    live = [a for a in annotations if isinstance(a, dict) and a.get("was_cancelled") is not True]
     if not live:
-        raise ExchangeError(f"{at}: annotations: none (or all cancelled); annotate or remove this task before import")
+        return None
     # max() keeps the first of equals, so reverse: the later one in the list wins a tie.
-    return max(reversed(live), key=lambda a: str(a.get("updated_at") or ""))
+    return max(reversed(live), key=lambda a: str(a.get("updated_at") or a.get("created_at") or ""))
 
 
 def _task_doc(task: Any, index: int, text_of: TextOf, where: str) -> AnnotatedText:
@@ -133,14 +144,22 @@ def _task_doc(task: Any, index: int, text_of: TextOf, where: str) -> AnnotatedTe
     if not isinstance(doc_id, str) or not doc_id:
         raise ExchangeError(f"{at}: data.doc_id: missing; the task must come from `kronika export --format labelstudio`")
     at = f"{where}: task {index} ({doc_id})"
+    annotation = chosen_annotation(task, at)
+    if annotation is None:  # predictions only, or every annotation cancelled: nothing a person submitted
+        return AnnotatedText(doc_id, "", skipped=NO_ANNOTATION)
     text = text_of(doc_id, at)
     check_text(doc_id, str(task["data"].get("text", "")), text, f"{at}: data")
-    annotation = _chosen_annotation(task, at)
+    results = annotation.get("result")
+    if results is None:
+        results = []
+    if not isinstance(results, list):
+        raise ExchangeError(f"{at}: result: expected a list of results, got {type(results).__name__}")
     regions: dict[str, dict[str, Any]] = defaultdict(dict)
-    for number, result in enumerate(annotation.get("result") or []):
-        if not isinstance(result, dict) or "id" not in result:
-            raise ExchangeError(f"{at}: result {number}: not a region result with an id")
-        regions[str(result["id"])][result.get("type") if result.get("type") == "labels" else result.get("from_name")] = result
+    for number, result in enumerate(results):
+        if not isinstance(result, dict) or "id" not in result or not isinstance(result.get("value"), dict):
+            raise ExchangeError(f"{at}: result {number}: not a region result with an id and a value")
+        kind = "labels" if result.get("type") == "labels" else str(result.get("from_name"))
+        regions[str(result["id"])][kind] = result
     back = {u: i for i, u in enumerate(utf16_offsets(text))}
     mentions = [_mention(text, back, parts, f"{at} region {rid}") for rid, parts in regions.items()]
     return AnnotatedText(doc_id, text, check_no_overlap(mentions, at))
@@ -150,9 +169,9 @@ def _mention(text: str, back: dict[int, int], parts: dict[str, Any], at: str) ->
     labels = parts.get("labels")
     if labels is None:
         raise ExchangeError(f"{at}: labels: the region has no label result (only {', '.join(map(str, parts))})")
-    value = labels.get("value") or {}
+    value = labels["value"]
     names = value.get("labels") or []
-    if len(names) != 1:
+    if not isinstance(names, list) or len(names) != 1:
         raise ExchangeError(f"{at}: labels: {names!r}, expected exactly one label")
     offsets = []
     for name in ("start", "end"):
@@ -162,7 +181,7 @@ def _mention(text: str, back: dict[int, int], parts: dict[str, Any], at: str) ->
         offsets.append(back[u16])
     extra = {}
     for name in (LEMMA_FIELD, ENTITY_ID_FIELD):
-        texts = ((parts.get(name) or {}).get("value") or {}).get("text")
+        texts = (parts.get(name) or {"value": {}})["value"].get("text")
         if not isinstance(texts, list) or len(texts) != 1:
             raise ExchangeError(f"{at}: {name}: {texts!r}, expected one value in the region's '{name}' text area")
         extra[name] = texts[0].strip() if isinstance(texts[0], str) else texts[0]
@@ -170,7 +189,11 @@ def _mention(text: str, back: dict[int, int], parts: dict[str, Any], at: str) ->
 
 
 def from_export(tasks: Any, text_of: TextOf, where: str = "<labelstudio>") -> list[AnnotatedText]:
-    """Documents of Label Studio's JSON export of annotated tasks."""
+    """Documents of Label Studio's JSON export of tasks.
+
+    A task with no submitted annotation comes back with ``skipped`` set and no
+    mentions; it must not be written.
+    """
     if not isinstance(tasks, list):
         raise ExchangeError(f"{where}: (top level): expected a list of tasks (Label Studio 'JSON' export)")
     return unique_ids([_task_doc(task, i, text_of, where) for i, task in enumerate(tasks)], where)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, check_text, make_mention, unique_ids
+from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, check_text, make_mention, one_line, read_input, unique_ids
 from kronika.tokens import split_at, tokenize
 
 DOC_ID_KEY = "doc_id"
@@ -108,7 +108,7 @@ def write(docs: list[AnnotatedText], path: Path) -> None:
 
 
 def read(path: Path, text_of: TextOf) -> list[AnnotatedText]:
-    return from_bytes(path.read_bytes(), text_of, str(path))
+    return from_bytes(read_input(path, "DocBin file"), text_of, str(path))
 
 
 def from_bytes(data: bytes, text_of: TextOf, where: str = "<docbin>") -> list[AnnotatedText]:
@@ -119,7 +119,7 @@ def from_bytes(data: bytes, text_of: TextOf, where: str = "<docbin>") -> list[An
     try:
         sdocs = list(DocBin().from_bytes(data).get_docs(spacy.blank("xx").vocab))
     except Exception as err:  # msgpack/zlib/spaCy errors all mean "not a DocBin"
-        raise ExchangeError(f"{where}: not a spaCy DocBin file ({type(err).__name__}: {err})") from None
+        raise ExchangeError(f"{where}: not a spaCy DocBin file ({type(err).__name__}: {one_line(err)})") from None
     docs = []
     for index, sdoc in enumerate(sdocs):
         at = f"{where}: doc {index}"
