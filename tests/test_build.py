@@ -14,7 +14,7 @@ from kronika.cli import main
 from kronika.record import raw_bytes
 from kronika.validate import validate_path
 
-SHARD = "documents/train-00000-of-00001.parquet"
+DOCUMENTS = ROOT / "corpus" / "documents"  # any number of shards: users add seeds
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -52,7 +52,7 @@ def test_seed_row_acceptance(tmp_path: Path) -> None:
 def test_load_dataset_equals_pyarrow(tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     ds = datasets.load_dataset(str(ROOT), split="train", cache_dir=str(tmp_path / "cache"))
-    table = pq.read_table(ROOT / "corpus" / SHARD)
+    table = pq.read_table(DOCUMENTS)
     assert ds.to_list() == table.to_pylist()
     assert ds.info.version is not None and str(ds.info.version) == json.loads((ROOT / "corpus" / "manifest.json").read_text())["version"]
 
@@ -62,13 +62,23 @@ def test_plain_readers() -> None:
     import pandas as pd
     import polars as pl
 
-    path = ROOT / "corpus" / SHARD
-    n = pq.read_metadata(path).num_rows
-    assert len(pd.read_parquet(path)) == n
-    assert pl.read_parquet(path).height == n
-    assert duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchall()[0][0] == n
-    entities = duckdb.sql(f"select count(*) from (select unnest(entities) from read_parquet('{path}'))").fetchall()[0][0]
+    n = pq.read_table(DOCUMENTS).num_rows
+    files = f"{DOCUMENTS}/*.parquet"
+    assert len(pd.read_parquet(DOCUMENTS)) == n
+    assert pl.read_parquet(files).height == n
+    assert duckdb.sql(f"select count(*) from read_parquet('{files}')").fetchall()[0][0] == n
+    entities = duckdb.sql(f"select count(*) from (select unnest(entities) from read_parquet('{files}'))").fetchall()[0][0]
     assert entities >= 40
+
+
+def test_readme_plain_parquet_examples_run_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("As plain Parquet") :]
+    code = section[section.index("```python\n") + 10 : section.index("```\n", section.index("```python\n") + 10)]
+    monkeypatch.chdir(ROOT)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 (our own README)
+    assert scope["table"].num_rows == len(scope["df"]) >= 1
 
 
 def test_committed_corpus_is_valid() -> None:
@@ -209,7 +219,7 @@ def test_sentences_config_has_bio_class_labels(tmp_path: Path) -> None:
     tags = ds.features["ner_tags"]
     assert isinstance(tags, datasets.List) and isinstance(tags.feature, datasets.ClassLabel)
     assert tags.feature.names[:3] == ["O", "B-PER", "I-PER"] and len(tags.feature.names) == 11
-    documents = pq.read_table(ROOT / "corpus" / SHARD).to_pylist()
+    documents = pq.read_table(DOCUMENTS).to_pylist()
     gold = {(d["id"], m["start"], m["end"], m["label"]) for d in documents for m in d["entities"]}
     decoded = set()
     for row in ds:
@@ -233,7 +243,7 @@ def test_sentences_config_has_bio_class_labels(tmp_path: Path) -> None:
 def test_mentions_config_counts_every_mention(tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     ds = datasets.load_dataset(str(ROOT), "mentions", split="train", cache_dir=str(tmp_path / "cache"))
-    documents = pq.read_table(ROOT / "corpus" / SHARD).to_pylist()
+    documents = pq.read_table(DOCUMENTS).to_pylist()
     assert len(ds) == sum(len(d["entities"]) for d in documents)
     texts = {d["id"]: d["text"] for d in documents}
     assert all(texts[r["doc_id"]][r["start"] : r["end"]] == r["text"] for r in ds)
