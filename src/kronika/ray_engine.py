@@ -14,6 +14,7 @@ import tempfile
 from typing import Any
 
 from kronika.build import ShardResult, ShardSpec, run_shard, spec_from_json, spec_to_json
+from kronika.layers import EnvironmentFailure
 
 
 def _run_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def run_on_ray(specs: list[ShardSpec], address: str | None = None, num_cpus: int
     try:
         import ray
     except ImportError:
-        raise RuntimeError("the ray engine needs Ray: pip install 'kronika[ray]'") from None
+        raise EnvironmentFailure("the ray engine needs Ray: pip install 'kronika[ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
@@ -41,6 +42,9 @@ def run_on_ray(specs: list[ShardSpec], address: str | None = None, num_cpus: int
     try:
         items = [{"spec": spec_to_json(spec)} for spec in specs]
         rows = ray.data.from_items(items, override_num_blocks=len(items)).map(_run_row).take_all()
+    except Exception as err:  # a failed task: one line, not Ray's wrapped traceback
+        cause = getattr(err, "cause", None) or err
+        raise EnvironmentFailure(f"a shard failed on Ray: {type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}") from None
     finally:
         if started_here:
             ray.shutdown()
