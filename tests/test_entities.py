@@ -22,7 +22,7 @@ from kronika.entities import (  # noqa: E402
 )
 from kronika.lexicon import FORMS_FILE, Lexicon, data_text, forms_text, make_entity_id, read_rows  # noqa: E402
 from kronika.morph import Morph  # noqa: E402
-from kronika.record import ENTITY_ID_PATTERN, LABELS, LAYER_PATTERN, Mention  # noqa: E402
+from kronika.record import ENTITY_ID_PATTERN, LABELS, LAYER_PATTERN, MAX_MENTION_CHARS, Mention  # noqa: E402
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "entity_cases.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -179,3 +179,123 @@ def test_shipped_lexicon_forms_are_current() -> None:
     assert data_text(FORMS_FILE) == forms_text(fresh.computed)
     shipped = Lexicon(Morph())
     assert shipped.computed == {} and list(shipped.polish.items()) == list(fresh.polish.items())
+
+
+# ------------------------------------------------------------- linear in the input (issue 10)
+# Capitalised word pools that exercise each rule: organisation words and unknown words
+# (``_foreign_name``), adjectives before heads (``_head_span``), common nouns, names.
+CAPITALISED_POOLS = {
+    "organisations": "Polska Rada Unii Europejskiej Bank Group Xanthe Qorvath Jan Kowalski Władimir Putina Forum Ekonomiczne Wielki Nowy".split(),
+    "adjectives": "Północny Wschodni Zachodni Południowy Wielki Nowy Stary Górny Dolny Czerwony Biały Polski".split(),
+    "unknown": "Xanthe Qorvath Zembla Brixton Halvorsen Okonkwo Nakamura Fitzgerald".split(),
+    "common": "Kot Pies Dom Stół Okno Drzewo Kwiat Rzeka Góra Miasto".split(),
+}
+
+
+def _capitalised(pool: list[str], n: int, seed: int = 1) -> str:
+    import random
+
+    rng = random.Random(seed)
+    return " ".join(rng.choice(pool) for _ in range(n))
+
+
+def test_fifty_thousand_capitalised_words_make_no_overlong_mention(ann: EntityAnnotator) -> None:
+    """One run of 50,000 capitalised words used to become one ORG "mention" of
+    hundreds of thousands of characters (and took minutes); now it is cut into
+    pieces of at most MAX_MENTION_CHARS characters."""
+    text = _capitalised(CAPITALISED_POOLS["organisations"] + CAPITALISED_POOLS["unknown"], 50_000)
+    layers = ann.annotate_layers(text, "pl")
+    for ms in layers.values():
+        assert all(m.end - m.start <= MAX_MENTION_CHARS for m in ms)
+    mentions = merge_layers(layers)
+    _check_invariants(text, mentions)
+    assert len(mentions) > 50_000 * 5 // MAX_MENTION_CHARS  # the pieces are still read
+
+
+@pytest.mark.parametrize("pool", list(CAPITALISED_POOLS))
+def test_rules_work_per_word_is_bounded(ann: EntityAnnotator, pool: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work per word does not grow with the run: count the word look-ups and head-span
+    scans (no timing). Rebuilding ``run[k:]`` for every k made both grow with n."""
+    calls = {"word": 0, "head": 0}
+    word, head_span = EntityAnnotator.word, EntityAnnotator._head_span
+
+    def counting_word(self: EntityAnnotator, text: str):  # noqa: ANN202
+        calls["word"] += 1
+        return word(self, text)
+
+    def counting_head(self: EntityAnnotator, *args, **kwargs):  # noqa: ANN202, ANN002, ANN003
+        calls["head"] += 1
+        return head_span(self, *args, **kwargs)
+
+    monkeypatch.setattr(EntityAnnotator, "word", counting_word)
+    monkeypatch.setattr(EntityAnnotator, "_head_span", counting_head)
+    per_word = []
+    for n in (2_000, 8_000):
+        calls.update(word=0, head=0)
+        text = _capitalised(CAPITALISED_POOLS[pool], n)
+        mentions = ann.annotate(text, "pl")
+        assert all(m.end - m.start <= MAX_MENTION_CHARS for m in mentions)
+        assert calls["head"] <= 2 * n
+        per_word.append(calls["word"] / n)
+    assert per_word[1] <= 12 and per_word[1] <= per_word[0] * 1.2, per_word
+
+
+def test_long_run_is_cut_between_words_and_short_runs_stay_whole(ann: EntityAnnotator) -> None:
+    from kronika.entities import _Doc
+
+    text = "Rada Unii Europejskiej " + _capitalised(CAPITALISED_POOLS["unknown"], 200) + " Royal Dutch Shell"
+    doc = _Doc(text)
+    runs = ann._runs(doc)
+    assert len(runs) == 1
+    pieces = ann._pieces(doc, runs[0])
+    assert len(pieces) > 1
+    assert [i for p in pieces for i in p] == runs[0]  # consecutive, nothing lost (no digits/connectors here)
+    for p in pieces:
+        assert doc.tokens[p[-1]][1] - doc.tokens[p[0]][0] <= MAX_MENTION_CHARS
+    short = _Doc("W Brukseli spotkali się Jan Kowalski i Rada Unii Europejskiej.")
+    assert all(ann._pieces(short, run) == [run] for run in ann._runs(short))
+
+
+def test_word_longer_than_a_mention_is_no_name(ann: EntityAnnotator) -> None:
+    word = "Q" + "x" * (MAX_MENTION_CHARS + 50)
+    text = f"Spotkanie {word} Group i {word} w Warszawie."
+    mentions = ann.annotate(text, "pl")
+    _check_invariants(text, mentions)
+    assert all(m.end - m.start <= MAX_MENTION_CHARS for m in mentions)
+    assert ("Warszawie", "LOC") in {(m.text, m.label) for m in mentions}
+
+
+def test_pieces_drop_connectors_and_digits_at_cuts(ann: EntityAnnotator) -> None:
+    from kronika.entities import _Doc
+
+    text = " of ".join(["Xanthe Qorvath 2 Zembla"] * 40)
+    doc = _Doc(text)
+    for run in ann._runs(doc):
+        for piece in ann._pieces(doc, run):
+            assert ann._is_cap(doc, piece[0]) and ann._is_cap(doc, piece[-1])
+    mentions = ann.annotate(text, "pl")
+    _check_invariants(text, mentions)
+    assert all(m.end - m.start <= MAX_MENTION_CHARS for m in mentions)
+
+
+def test_merge_matches_the_plain_rule_on_random_layers() -> None:
+    """merge_layers (a byte per character) against the rule written out plainly."""
+    import random
+
+    rng = random.Random(5)
+    for _ in range(200):
+        layers: dict[str, list[Mention]] = {GAZETTEER: [], RULES: []}
+        for name in layers:
+            for _ in range(rng.randint(0, 12)):
+                s = rng.randint(0, 60)
+                e = s + rng.randint(1, 10)
+                layers[name].append(Mention(s, e, "x" * (e - s), "ORG", "x", "ORG-x", name, 0.5))
+        cands = sorted(
+            ((-(m.end - m.start), {GAZETTEER: 0, RULES: 1}[n], n, m.start, m) for n, ms in layers.items() for m in ms),
+            key=lambda c: c[:4],
+        )
+        taken: list[Mention] = []
+        for *_k, m in cands:
+            if all(m.end <= t.start or m.start >= t.end for t in taken):
+                taken.append(m)
+        assert merge_layers(layers) == sorted(taken, key=lambda m: (m.start, m.end))

@@ -32,6 +32,7 @@ import functools
 import hashlib
 import re
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -48,7 +49,7 @@ from kronika.morph import (
     Reading,
     match_case,
 )
-from kronika.record import Mention
+from kronika.record import MAX_MENTION_CHARS, Mention
 
 __all__ = [
     "EntityAnnotator",
@@ -197,11 +198,13 @@ def merge_layers(layers: dict[str, list[Mention]]) -> list[Mention]:
     ]
     cands.sort(key=lambda c: c[:4])
     taken: list[Mention] = []
-    occupied: set[int] = set()
+    # one byte per character of the text: memory linear in the text, each check
+    # and update linear in the mention
+    occupied = bytearray(max((c[-1].end for c in cands), default=0))
     for *_k, m in cands:
-        if any(i in occupied for i in range(m.start, m.end)):
+        if m.end > m.start and occupied.find(1, m.start, m.end) >= 0:
             continue
-        occupied.update(range(m.start, m.end))
+        occupied[m.start : m.end] = b"\x01" * (m.end - m.start)
         taken.append(m)
     return sorted(taken, key=lambda m: (m.start, m.end))
 
@@ -237,6 +240,19 @@ class _Doc:
         self.initial = self._initial_flags()
         self.per_starts: set[int] = set()  # starts of lexicon person mentions (set by the rules)
 
+    def covered_starts(self, mentions: Iterable[Mention]) -> set[int]:
+        """Starts of the tokens that begin inside one of ``mentions`` (token-aligned
+        spans): what the rules ask of the gazetteer's matches, without a set of
+        every covered character."""
+        starts = [s for s, _e, _t in self.tokens]
+        out: set[int] = set()
+        for m in mentions:
+            k = bisect_left(starts, m.start)
+            while k < len(starts) and starts[k] < m.end:
+                out.add(starts[k])
+                k += 1
+        return out
+
     def gap(self, i: int) -> str:
         """Whitespace between token i-1 and token i."""
         return self.text[self.tokens[i - 1][1] : self.tokens[i][0]] if i else ""
@@ -253,6 +269,59 @@ class _Doc:
                 continue
             flags.append(prev in SENTENCE_END or (prev in OPENERS and flags[i - 1]) or prev == ":")
         return flags
+
+
+def _capped(mentions: list[Mention]) -> list[Mention]:
+    """``mentions`` without any longer than ``MAX_MENTION_CHARS``. The rules cannot
+    make one (``_pieces``); a lexicon form that long is the only way, so this is a
+    backstop for the record's invariant, not a rule."""
+    return [m for m in mentions if m.end - m.start <= MAX_MENTION_CHARS]
+
+
+class _RunFacts:
+    """What the rules ask about the rest of one run (``run[k:]``), for every k at once.
+
+    Suffix tables built in one backward pass, so that asking at each position of
+    the run is O(1) (asking by slicing ``run[k:]`` made a run of n words cost
+    O(n^2)). ``foreign_from[k]`` is the first index >= k whose word is not an
+    unknown, not-all-capitals word (len(run) if none), ``next_non_adjective[k]``
+    the first index >= k that is not an adjective. ``head_span`` memoises
+    ``EntityAnnotator._head_span`` per k.
+    """
+
+    def __init__(self, ann: EntityAnnotator, doc: _Doc, run: list[int], covered: set[int]) -> None:
+        self._ann, self._doc, self._run = ann, doc, run
+        n = len(run)
+        texts = [doc.words[i] for i in run]
+        self.words = [ann.word(t) for t in texts]
+        self.covered = [doc.tokens[i][0] in covered for i in run]
+        self.any_covered = [False] * (n + 1)
+        self.any_org = [False] * (n + 1)
+        self.any_unknown_not_org = [False] * (n + 1)
+        self.any_org_or_connector = [False] * (n + 1)
+        self.any_first_name = [False] * (n + 1)
+        self.first_name = [False] * n
+        self.foreign_from = [n] * (n + 1)
+        self.next_non_adjective = [n] * (n + 1)
+        for k in range(n - 1, -1, -1):
+            t, w = texts[k], self.words[k]
+            org = t in ORG_WORDS
+            foreign = w.unknown and not w.allcaps
+            first = any("imię" in r.quals for r in w.readings)
+            self.first_name[k] = first
+            self.any_covered[k] = self.covered[k] or self.any_covered[k + 1]
+            self.any_org[k] = org or self.any_org[k + 1]
+            self.any_unknown_not_org[k] = (foreign and not org) or self.any_unknown_not_org[k + 1]
+            self.any_org_or_connector[k] = org or t in CONNECTORS or self.any_org_or_connector[k + 1]
+            self.any_first_name[k] = first or self.any_first_name[k + 1]
+            self.foreign_from[k] = self.foreign_from[k + 1] if foreign else k
+            self.next_non_adjective[k] = self.next_non_adjective[k + 1] if w.adjective else k
+        self._heads: dict[int, tuple[int, str] | None] = {}
+
+    def head_span(self, k: int) -> tuple[int, str] | None:
+        if k not in self._heads:
+            self._heads[k] = self._ann._head_span(self._doc, self._run, k, self.next_non_adjective[k])
+        return self._heads[k]
 
 
 class EntityAnnotator:
@@ -274,10 +343,10 @@ class EntityAnnotator:
         """Each automatic layer separately; ``source`` of every mention is its layer name."""
         if language != "pl":
             table = self.lexicon.other.get(language)
-            return {GAZETTEER: self._match_exact(text, table) if table else [], RULES: []}
+            return {GAZETTEER: _capped(self._match_exact(text, table)) if table else [], RULES: []}
         doc = _Doc(text)
-        gaz = self._gazetteer(doc)
-        return {GAZETTEER: gaz, RULES: self._rules(doc, gaz)}
+        gaz = _capped(self._gazetteer(doc))
+        return {GAZETTEER: gaz, RULES: _capped(self._rules(doc, gaz))}
 
     def annotate(self, text: str, language: str) -> list[Mention]:
         return merge_layers(self.annotate_layers(text, language))
@@ -353,12 +422,12 @@ class EntityAnnotator:
 
     # ------------------------------------------------------------------ rules
     def _rules(self, doc: _Doc, gaz: list[Mention]) -> list[Mention]:
-        covered = {i for m in gaz for i in range(m.start, m.end)}
+        covered = doc.covered_starts(gaz)
         doc.per_starts = {m.start for m in gaz if m.label == "PER"}
-        runs = self._runs(doc)
         found: list[tuple[int, int, str, float]] = []
-        for run in runs:
-            found.extend(self._segment(doc, run, covered))
+        for run in self._runs(doc):
+            for piece in self._pieces(doc, run):
+                found.extend(self._segment(doc, piece, covered))
         per_parts = self._person_parts(doc, found, gaz)
         found.extend(self._repeated_names(doc, found, gaz, covered))
         out: list[Mention] = []
@@ -376,13 +445,16 @@ class EntityAnnotator:
         return t[:1].isupper() and t[:1].isalpha()
 
     def _runs(self, doc: _Doc) -> list[list[int]]:
-        """Maximal runs of capitalised words on one line, with name connectors inside."""
+        """Maximal runs of capitalised words on one line, with name connectors inside.
+
+        A word longer than ``MAX_MENTION_CHARS`` is never part of a run (it could
+        only make a mention longer than a mention may be)."""
         runs: list[list[int]] = []
         cur: list[int] = []
         n = len(doc.words)
         for i in range(n):
             joinable = bool(cur) and doc.gap(i) in (" ", "\u00a0")
-            if self._is_cap(doc, i):
+            if self._is_cap(doc, i) and len(doc.words[i]) <= MAX_MENTION_CHARS:
                 if cur and not joinable:
                     runs.append(cur)
                     cur = []
@@ -394,6 +466,7 @@ class EntityAnnotator:
                 and i + 1 < n
                 and self._is_cap(doc, i + 1)
                 and doc.gap(i + 1) == " "
+                and len(doc.words[i]) <= MAX_MENTION_CHARS
             ):
                 cur.append(i)  # "Nord Stream 2 AG"
             elif (
@@ -412,6 +485,35 @@ class EntityAnnotator:
             runs.append(cur)
         return runs
 
+    def _pieces(self, doc: _Doc, run: list[int]) -> list[list[int]]:
+        """``run`` cut into pieces of at most ``MAX_MENTION_CHARS`` characters.
+
+        A run that long is no name (a heading in title case, a list without
+        punctuation, garbage), and a mention may not be longer than that; each
+        piece is read as a run of its own, so no mention crosses a cut and the
+        work per word stays bounded. A cut falls between words, before the first
+        word that would make the piece too long; a digit or connector left at
+        either end of a piece is dropped (inside a run they only join names).
+        Runs of real text are far shorter, so they are one piece, unchanged.
+        """
+        tokens = doc.tokens
+        if tokens[run[-1]][1] - tokens[run[0]][0] <= MAX_MENTION_CHARS:
+            return [run]
+        pieces: list[list[int]] = []
+        first = 0
+        for k in range(1, len(run) + 1):
+            if k < len(run) and tokens[run[k]][1] - tokens[run[first]][0] <= MAX_MENTION_CHARS:
+                continue
+            lo, hi = first, k
+            while lo < hi and not self._is_cap(doc, run[lo]):
+                lo += 1
+            while hi > lo and not self._is_cap(doc, run[hi - 1]):
+                hi -= 1
+            if lo < hi:
+                pieces.append(run[lo:hi])
+            first = k
+        return pieces
+
     def _not_name(self, doc: _Doc, i: int) -> bool:
         """Capitalised but not a name: headings in capitals, titles, photo credits, acronyms like GBP."""
         t = doc.words[i]
@@ -428,26 +530,34 @@ class EntityAnnotator:
 
     def _drop_initial(self, doc: _Doc, run: list[int]) -> list[int]:
         """Strip leading sentence-initial common words, heading words and titles."""
-        while run and (self._not_name(doc, run[0]) or doc.words[run[0]] in CONNECTORS):
-            run = run[1:]
-        while run and doc.words[run[-1]] in CONNECTORS:
-            run = run[:-1]
-        return run
+        lo, hi = 0, len(run)
+        while lo < hi and (self._not_name(doc, run[lo]) or doc.words[run[lo]] in CONNECTORS):
+            lo += 1
+        while hi > lo and doc.words[run[hi - 1]] in CONNECTORS:
+            hi -= 1
+        return run[lo:hi]
 
     def _segment(self, doc: _Doc, run: list[int], covered: set[int]) -> list[tuple[int, int, str, float]]:
-        """Cut a run into mentions: heads absorb complements; lexicon matches split the rest."""
+        """Cut a run into mentions: heads absorb complements; lexicon matches split the rest.
+
+        Linear in the run: what the rules ask about "the rest of the run" is
+        precomputed once (``_RunFacts``), and each head span is read once.
+        """
         run = self._drop_initial(doc, run)
         out: list[tuple[int, int, str, float]] = []
+        if not run:
+            return out
+        facts = _RunFacts(self, doc, run, covered)
         k = 0
         while k < len(run):
             i = run[k]
-            head = self._head_span(doc, run, k)
+            head = facts.head_span(k)
             if head is not None:
                 end_k, label = head
                 out.append((i, run[end_k - 1] + 1, label, 0.7))
                 k = end_k
                 continue
-            foreign = self._foreign_name(doc, run, k, covered)
+            foreign = self._foreign_name(doc, run, k, covered, facts)
             if foreign is not None:
                 end_k, label = foreign
                 out.append((i, run[end_k - 1] + 1, label, 0.5))
@@ -457,8 +567,8 @@ class EntityAnnotator:
                 k += 1
                 continue
             end_k = k + 1
-            while end_k < len(run) and (doc.tokens[run[end_k]][0] not in covered or self._joins_person(doc, run, k, end_k)) and not self._splits(doc, run, end_k):
-                if self._head_span(doc, run, end_k) is not None:
+            while end_k < len(run) and (not facts.covered[end_k] or self._joins_person(doc, run, k, end_k)) and not self._splits(doc, run, end_k):
+                if facts.head_span(end_k) is not None:
                     break
                 end_k += 1
             seg = run[k:end_k]
@@ -468,32 +578,38 @@ class EntityAnnotator:
             k = end_k
         return out
 
-    def _foreign_name(self, doc: _Doc, run: list[int], k: int, covered: set[int]) -> tuple[int, str] | None:
+    def _foreign_name(
+        self, doc: _Doc, run: list[int], k: int, covered: set[int], facts: _RunFacts | None = None
+    ) -> tuple[int, str] | None:
         """A multiword name with words Morfeusz does not know ("Cambridge Analytica",
-        "Royal Dutch Shell"): one mention even across lexicon words inside it."""
-        rest = run[k:]
-        if len(rest) < 2:
+        "Royal Dutch Shell"): one mention even across lexicon words inside it.
+
+        Everything it asks about ``run[k:]`` ("any word of the rest is ...", "all
+        words of the rest are ...") is read off suffix tables built once per run
+        (``_RunFacts``), so asking at every k costs O(1), not O(len(run)).
+        """
+        f = facts if facts is not None else _RunFacts(self, doc, run, covered)
+        n = len(run)
+        if n - k < 2:
             return None
-        words = [self.word(doc.words[i]) for i in rest]
-        if not any(doc.tokens[i][0] in covered for i in rest) and not any(doc.words[i] in ORG_WORDS for i in rest):
+        if not f.any_covered[k] and not f.any_org[k]:
             return None
-        if not any(w.unknown and not w.allcaps and doc.words[i] not in ORG_WORDS for i, w in zip(rest, words)) and not any(doc.words[i] in ORG_WORDS for i in rest[1:]):
+        if not f.any_unknown_not_org[k] and not f.any_org[k + 1]:
             return None
-        if any("imię" in r.quals for r in words[0].readings) and not any(doc.words[i] in ORG_WORDS for i in rest):
+        if f.first_name[k] and not f.any_org[k]:
             return None
-        if any(doc.words[i] in ORG_WORDS or doc.words[i] in CONNECTORS for i in rest):
-            return len(run), "ORG"
-        first = rest[0]
-        if doc.tokens[first][0] in covered:
+        if f.any_org_or_connector[k]:
+            return n, "ORG"
+        if f.covered[k]:
             # "Cambridge Analytica": an uninflected lexicon word followed only by unknown words
-            hit = self.lexicon.polish.get(doc.words[first])
-            tail = words[1:]
-            if hit and hit.lemma == doc.words[first] and not words[0].allcaps and all(w.unknown and not w.allcaps for w in tail):
-                if not any("imię" in r.quals for w in tail for r in w.readings):
-                    return len(run), "ORG"
+            word = doc.words[run[k]]
+            hit = self.lexicon.polish.get(word)
+            if hit and hit.lemma == word and not f.words[k].allcaps and f.foreign_from[k + 1] >= n:
+                if not f.any_first_name[k + 1]:
+                    return n, "ORG"
             return None
-        if doc.tokens[rest[-1]][0] in covered and all(w.unknown and not w.allcaps for w in words[:-1]):
-            return len(run), "ORG"  # "Royal Dutch Shell"
+        if f.covered[n - 1] and f.foreign_from[k] >= n - 1:
+            return n, "ORG"  # "Royal Dutch Shell"
         return None
 
     def _joins_person(self, doc: _Doc, run: list[int], k: int, n: int) -> bool:
@@ -516,14 +632,16 @@ class EntityAnnotator:
                     return "LOC"
         return None
 
-    def _head_span(self, doc: _Doc, run: list[int], k: int) -> tuple[int, str] | None:
+    def _head_span(self, doc: _Doc, run: list[int], k: int, after_adjectives: int | None = None) -> tuple[int, str] | None:
         """If run[k:] starts with [adjectives] HEAD, return (end index in run, label).
 
         The head absorbs agreeing adjectives, then genitive complements; a word
         Morfeusz does not know, or one not in the genitive, ends the name. A bare
-        head with nothing attached is not a name.
+        head with nothing attached is not a name. ``after_adjectives``: the first
+        index >= k that is not an adjective, if known (``_RunFacts``); the scan
+        after the head is as long as the span it returns.
         """
-        j = k
+        j = k if after_adjectives is None else after_adjectives
         while j < len(run) and self.word(doc.words[run[j]]).adjective:
             j += 1
         if j >= len(run):
