@@ -189,6 +189,18 @@ def test_full_cache_disk_is_a_build_failure(dataset: Path, monkeypatch: pytest.M
     assert _tree(dataset / "corpus") == before
 
 
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC, errno.EACCES])
+def test_an_unwritable_output_is_one_line(code: int, dataset: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A read-only or full file system (root ignores permission bits, so it is simulated)."""
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise OSError(code, os.strerror(code), str(dataset))
+
+    monkeypatch.setattr(output.tempfile, "mkdtemp", refuse)
+    before = _everything(dataset)
+    _fails_in_one_line(_build(dataset), capsys, os.strerror(code))
+    assert _everything(dataset) == before
+
+
 def test_a_second_build_fails_at_once_naming_the_holder(dataset: Path, capsys: pytest.CaptureFixture) -> None:
     with output.locked(dataset / "corpus"):
         _fails_in_one_line(_build(dataset), capsys, f"another build (pid {os.getpid()}) is writing it")
