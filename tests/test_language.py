@@ -275,3 +275,65 @@ def test_no_switch_without_two_detectors_agreeing(tagger) -> None:
     check_spans(body, doc)
     assert doc.language == "bg"
     assert [s.language for s in doc.spans] == ["bg"]
+
+
+# ------------------------------------------------------------- linear in the input (issue 10)
+def test_each_sentence_gets_only_its_own_quotations(tagger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One line of many sentences and quotations: the quotations handed to ``_outside``
+    add up to about one per sentence and quotation, not sentences x quotations."""
+    sentence = f"{PL_BODY} Minister powiedział: „{EN_PHRASE}”. "
+    text = sentence * 300  # one block, one line
+    handed = {"calls": 0, "holes": 0}
+    outside = language._outside
+
+    def counting(text: str, start: int, end: int, holes: list) -> list:
+        handed["calls"] += 1
+        handed["holes"] += len(holes)
+        return outside(text, start, end, holes)
+
+    monkeypatch.setattr(language, "_outside", counting)
+    doc = tagger.tag_document(text, paragraphs(text))
+    check_spans(text, doc)
+    quotes = text.count("„")
+    assert handed["calls"] >= 300
+    assert handed["holes"] <= handed["calls"] + 2 * quotes
+    # every quotation is still cut out of its sentence: its span starts right inside the marks
+    starts = {s.start for s in doc.spans}
+    assert all(i + 1 in starts for i in range(len(text)) if text[i] == "„")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["]" * 50_000 + " @", "]a" * 25_000 + " @", "a-" * 25_000 + " x.pl", "Ab." * 17_000 + " x.pl", "1." * 25_000 + " @"],
+    ids=["brackets", "bracket-letter", "hyphen-chain", "dot-chain", "digits"],
+)
+def test_noise_regex_is_linear_on_long_tokens(garbage: str) -> None:
+    """Tokens that made ``_NOISE`` rescan the rest of the token from every bracket or
+    word boundary (quadratic: 40,000 "]" took 9 s); these sizes would take minutes."""
+    out = language._strip_noise(garbage)
+    assert len(out) <= len(garbage)
+
+
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ("Zobacz na onet.pl teraz", "Zobacz na   teraz"),
+        ("pisz na jan.kowalski@example.com albo dzwoń", "pisz na   albo dzwoń"),
+        ("[b]Tekst[/b] i [url=http://x.pl]link[/url]", " Tekst  i  link "),
+        ("[b]@handle ma #tag", "   ma  "),
+        ("strona www.bbc.co.uk/news/world dziś", "strona   dziś"),
+        ("ab-cd.com.pl i x-y", "  i x-y"),
+        ("to jest zdanie bez adresów", "to jest zdanie bez adresów"),
+    ],
+)
+def test_noise_removal_unchanged(text: str, clean: str) -> None:
+    assert language._NOISE.sub(" ", text) == clean
+
+
+def test_one_megabyte_line_without_punctuation_is_one_span(tagger) -> None:
+    words = PL_BODY.replace(",", "").replace(".", "").split()
+    text = " ".join(words[i % len(words)] for i in range(30_000))  # ~200 KB, no sentence end
+    doc = tagger.tag_document(text, paragraphs(text))
+    check_spans(text, doc)
+    assert doc.language == "pl"
+    assert [(s.start, s.end, s.language) for s in doc.spans] == [(0, len(text), "pl")]

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -150,9 +151,17 @@ _QUOTES = re.compile(r"„([^„”“\n]+)[”“\"]|“([^“”\n]+)”|\"([^
 # BBCode tag): the matches are the same as without that lookbehind (it could
 # only succeed mid-token after a match ending there), but the engine no longer
 # tries it at every character, which was the costliest regex of a build.
+# Linear in the text (issue 10): right after a "]" it reads only up to the next
+# "]" (``\S*`` there made a token like "]]]]...@" quadratic: every "]" rescanned
+# the rest of the token); at a token start it reads the whole token as before.
+# Domains have at most ``_LABELS`` dot-separated labels of at most 63
+# characters (DNS's limit): unbounded, each of the many word boundaries of a
+# chain like "a-b-c-d-..." or "Ab.Ab.Ab..." rescanned the rest of the chain.
+_LABELS = 10
 _NOISE = re.compile(
-    r"\[/?\w+(?:=[^\]]*)?\]|(?<![^\s\]])\S*(?:://|www\.|@|#|_)\S*"
-    r"|\b[\w-]{2,}(?:\.[\w-]+)*\.(?:com|org|net|info|gov|edu|eu|io|[a-z]{2})\b(?:/\S*)?"
+    r"\[/?\w+(?:=[^\]]*)?\]"
+    r"|(?<!\S)\S*(?:://|www\.|@|#|_)\S*|(?<=\])[^\s\]]*(?:://|www\.|@|#|_)\S*"
+    r"|\b[\w-]{2,63}+(?:\.[\w-]{1,63}+){0,%d}\.(?:com|org|net|info|gov|edu|eu|io|[a-z]{2})\b(?:/\S*)?" % _LABELS
 )
 _DOT_LOWER = re.compile(r"\.[a-z]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -441,8 +450,13 @@ class LanguageTagger:
         pieces: list[_Piece] = []
         for start, end in _regions(text, blocks):
             quotes = [q for q in _quotations(text, start, end) if _quotable(text[q[0] : q[1]])]
+            # quotations are ordered and disjoint: each sentence is handed only the
+            # ones that reach into it (all of them made sentences x quotations work)
+            quote_starts = [qs for qs, _qe in quotes]
+            quote_ends = [qe for _qs, qe in quotes]
             for s, e in split_sentences(text, start, end, lang=doc_lang):
-                parts = _outside(text, s, e, quotes)
+                inside = quotes[bisect_right(quote_ends, s) : bisect_left(quote_starts, e)]
+                parts = _outside(text, s, e, inside)
                 if parts:
                     snippet = " ".join(text[a:b] for a, b in parts)
                     lang, score = self.decide(snippet, doc_lang, doc_score)

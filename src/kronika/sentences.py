@@ -76,6 +76,30 @@ def _needs_join(sentence: str) -> bool:
     return bool(last) and last.lower().lstrip("([\"'„«»") in _JOIN_AFTER
 
 
+_WINDOW = 64  # longer than any ``_JOIN_AFTER`` form with its leading brackets and quotes
+
+
+def _needs_join_at(text: str, start: int, end: int) -> bool:
+    """``_needs_join(text[start:end])`` without copying the sentence: it reads only
+    the last whitespace-free run. (A sentence re-joined many times grows, and
+    copying it for every check made a line of "ukr. ukr. ..." quadratic.)"""
+    if text[end - 1 : end] != ".":
+        if text[max(start, end - 2) : end] != ".\n":
+            return False
+        return _needs_join(text[start:end])  # not from _lines (no newline inside a line)
+    low = max(start, end - _WINDOW)
+    window = text[low:end]
+    parts = window.rsplit(None, 1)
+    if low == start or len(parts) == 2 or window[:1].isspace():
+        last = parts[-1][:-1] if parts else ""
+    else:  # the last run is longer than the window: find where it starts
+        first = low
+        while first > start and not text[first - 1].isspace():
+            first -= 1
+        last = text[first : end - 1]
+    return bool(last) and last.lower().lstrip("([\"'„«»") in _JOIN_AFTER
+
+
 def _is_dialogue_tag(text: str, prev_end: int, start: int) -> bool:
     match = _DIALOGUE_TAG.match(text, start)
     return bool(match) and text[match.end() - 1].islower() and text[prev_end - 1] in "?!…"
@@ -86,9 +110,7 @@ def _join_short_forms(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
     and a dialogue question with its narrator's tag."""
     out: list[tuple[int, int]] = []
     for span in spans:
-        if out and (
-            _needs_join(text[out[-1][0] : out[-1][1]]) or _is_dialogue_tag(text, out[-1][1], span[0])
-        ):
+        if out and (_needs_join_at(text, *out[-1]) or _is_dialogue_tag(text, out[-1][1], span[0])):
             out[-1] = (out[-1][0], span[1])
         else:
             out.append(span)
