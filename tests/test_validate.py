@@ -14,7 +14,8 @@ from kronika.cli import main
 from kronika.ingest import parse_seed
 from kronika.record import LanguageSpan, Mention
 from kronika.validate import validate_path
-from kronika.write import card_yaml, document_table, write_card, write_parquet
+from kronika.views import SentenceTable, mention_rows, sentence_spans
+from kronika.write import card_yaml, config_schema, config_table, document_table, sha256_file, write_card, write_json, write_parquet
 
 TEXT = "date 2023-09 Władimir Putin spotkał się z Kim Dzong Unem we Władywostoku.\n"
 
@@ -38,16 +39,30 @@ def _mention(text: str, surface: str, lemma: str, entity_id: str) -> Mention:
 
 
 def write_corpus(root: Path, rows: list[dict], num_examples: int | None = None) -> Path:
+    """A complete corpus of ``rows``: all three configs, the manifest and the card."""
     corpus = root / "corpus"
-    shard = corpus / "documents" / "train-00000-of-00001.parquet"
-    table = document_table(rows, "0.0.0")
-    write_parquet(table, shard)
-    split = {
-        "paths": ["corpus/documents/train-00000-of-00001.parquet"],
-        "num_examples": len(rows) if num_examples is None else num_examples,
-        "num_bytes": table.nbytes,
+    sentences = SentenceTable()
+    mentions = []
+    for row in rows:
+        spans = sentence_spans(row)
+        sentences.add(row, spans)
+        mentions += mention_rows(row, spans)
+    tables = {
+        "documents": document_table(rows, "0.0.0"),
+        "mentions": config_table(mentions, "mentions", "0.0.0"),
+        "sentences": sentences.to_arrow(config_schema("sentences", "0.0.0")),
     }
-    front = card_yaml(version="0.0.0", splits={"documents": split}, languages=["pl"])
+    splits, entries = {}, []
+    for config, table in tables.items():
+        if not table.num_rows:
+            continue
+        name = f"{config}/train-00000-of-00001.parquet"
+        write_parquet(table, corpus / name)
+        entries.append({"path": name, "sha256": sha256_file(corpus / name), "num_rows": table.num_rows})
+        count = table.num_rows if num_examples is None or config != "documents" else num_examples
+        splits[config] = {"paths": [f"corpus/{name}"], "num_examples": count, "num_bytes": table.nbytes}
+    write_json(corpus / "manifest.json", {"name": "kronika", "version": "0.0.0", "files": entries})
+    front = card_yaml(version="0.0.0", splits=splits, languages=["pl"])
     write_card(root / "README.md", front)
     return corpus
 

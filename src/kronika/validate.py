@@ -1,30 +1,73 @@
 """Validate: check any Kronika Parquet file, JSONL file or corpus folder.
 
 Depends only on ``kronika.record`` (plus pyarrow, jsonschema, yaml), never on an
-annotator, so a consumer can check a download. It reports problems as data
-(``Problem``), one line each: file, record id, field path, message. It catches
-what ``datasets`` accepts silently: missing columns or struct fields, other
-integer widths, labels outside the set, and a card whose ``num_examples`` does
-not match the files.
+annotator, so a consumer can check a download. Problems are data (``Problem``),
+one line each: file, record id, field path, message; a broken file is one line,
+never a traceback.
+
+How it stays fast: types and shape are checked once per file from the Arrow
+schema; the JSON Schema's patterns, enums, ranges and nulls become column-wide
+``pyarrow.compute`` checks (``schema_rules`` walks the schema, so no column is
+forgotten), and jsonschema only words the message for the rows they flag. What
+needs Python per row (text at offsets, sha256, merges of the derived configs
+with their document) is one pass over sorted lists: linear in the text.
+
+What it checks beyond the schema: rows sorted and unique; document metadata
+recomputed from the text (sha256, counts, header, date, title, source file);
+spans inside the text, sorted, blocks tiling it; every ``mentions`` and
+``sentences`` row equal to what its document says, sentences numbered 0..n-1 and
+covering every non-blank character; and for a corpus folder, that the manifest
+and the card list exactly the files there with their checksums and row counts.
 """
 
 from __future__ import annotations
 
+import array
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import queue
+import re
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-from kronika.record import BIO_TAGS, CONFIGS, arrow_schema, count_words, raw_bytes
+from kronika.record import (
+    BIO_TAGS,
+    CONFIGS,
+    CONTEXT_CHARS,
+    WORD_RE,
+    arrow_schema,
+    card_features,
+    count_words,
+    date_precision,
+    hf_features,
+    raw_bytes,
+    split_header,
+)
 
 MANIFEST = "manifest.json"
+CARD = "README.md"
+BATCH_ROWS = 16_384  # rows read at a time
+UNIT_ROWS = 2_048  # rows checked together: each column-wide check has a fixed cost
+READ_AHEAD = 2  # units the reader thread may be ahead
+# documents first, then sentences: mentions are checked against both
+CHECK_ORDER = ("documents", "sentences", "mentions")
+SORT_KEYS = {"documents": ("id",), "mentions": ("doc_id", "start"), "sentences": ("doc_id", "sentence_index")}
+ENTITY_FIELDS = ("start", "end", "text", "label", "lemma", "entity_id", "source", "score")
+SHARD_NAME = re.compile(r"train-(\d{5})-of-(\d{5})\.parquet")
 
 
 @dataclass(frozen=True)
@@ -38,125 +81,379 @@ class Problem:
         return f"{self.file}: record {self.record}: {self.field}: {self.message}"
 
 
-def validate_path(path: Path) -> list[Problem]:
-    """All problems found in ``path`` (a folder, ``.parquet`` or ``.jsonl``)."""
+# (row in the batch, field path, message): what the per-config checks yield
+Found = Iterator[tuple[int, str, str]]
+
+
+def validate_path(path: Path, timings: dict[str, float] | None = None) -> list[Problem]:
+    """All problems found in ``path`` (a folder, ``.parquet`` or ``.jsonl``).
+
+    ``timings``, if given, receives the seconds spent per config (and ``corpus``
+    for the manifest and card), for ``scripts/bench_validate.py``.
+    """
+    timings = {} if timings is None else timings
     if not path.exists():
         return [Problem(str(path), "-", "-", "no such file or folder")]
     if path.is_dir():
-        return _validate_folder(path)
+        return _validate_folder(path, timings)
     if path.suffix == ".parquet":
-        return _check_records(*_parquet_records(path), str(path), Index())
+        index = Index()
+        with _timed(timings, "file"):
+            problems = check_parquet_files([path], None, index)
+            return problems + list(index.finish(str(path)))
     if path.suffix == ".jsonl":
-        return _check_records(*_jsonl_records(path), str(path), Index())
+        return _validate_jsonl(path)
     return [Problem(str(path), "-", "-", "expected a folder, a .parquet or a .jsonl file")]
 
 
-# ------------------------------------------------------------------- readers
-Records = Iterator[tuple[str, dict[str, Any] | Problem]]
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+# ------------------------------------------------------------------ folders
+@dataclass
+class Layout:
+    """Where things are: a corpus folder (config subfolders, manifest) and its card,
+    or a loose folder of Parquet files (no manifest or card to check)."""
+
+    folder: Path
+    corpus: Path | None = None
+    card: Path | None = None
+    files: dict[str, list[Path]] = field(default_factory=dict)
+    stray: list[Path] = field(default_factory=list)
+
+
+def layout_of(folder: Path) -> Layout:
+    """A repo root (README.md + corpus/), a corpus folder (config subfolders), or loose files."""
+    if (folder / "corpus").is_dir() and (folder / CARD).is_file():
+        corpus, card = folder / "corpus", folder / CARD
+    elif any((folder / config).is_dir() for config in CONFIGS):
+        corpus, card = folder, folder.parent / CARD
+    else:
+        return _loose_layout(folder)
+    files = {c: sorted((corpus / c).glob("*.parquet")) for c in CONFIGS}
+    placed = {p for paths in files.values() for p in paths}
+    stray = sorted(p for p in corpus.rglob("*.parquet") if p not in placed)
+    return Layout(folder, corpus, card, {c: p for c, p in files.items() if p}, stray)
+
+
+def _loose_layout(folder: Path) -> Layout:
+    files: dict[str, list[Path]] = {}
+    for path in sorted(folder.rglob("*.parquet")):
+        try:
+            names = pq.read_schema(path).names
+        except Exception:  # unreadable: checked (and reported) as a documents file
+            names = []
+        files.setdefault(config_of(path, names), []).append(path)
+    return Layout(folder, files=files)
+
+
+def _validate_folder(folder: Path, timings: dict[str, float]) -> list[Problem]:
+    layout = layout_of(folder)
+    if not layout.files and not layout.stray:
+        return [Problem(str(folder), "-", "-", "no Parquet files found")]
+    index = Index(expect_all=layout.corpus is not None)
+    problems = [Problem(str(p), "-", "-", "Parquet file outside the config folders") for p in layout.stray]
+    for config in CHECK_ORDER:
+        with _timed(timings, config):
+            problems += check_parquet_files(layout.files.get(config, []), config, index)
+            where = layout.files[config][0].parent if config in layout.files else (layout.corpus or folder) / config
+            problems += index.finish_config(config, str(where))
+    if layout.corpus is not None:
+        with _timed(timings, "corpus"):
+            problems += _corpus_problems(layout, index)
+    return problems
+
+
+# -------------------------------------------------------------- Parquet files
 def config_of(path: Path, columns: Iterable[str]) -> str:
     """The config a file holds: its folder name, else the best column match."""
     if path.parent.name in CONFIGS:
         return path.parent.name
     names = set(columns)
-    return max(CONFIGS, key=lambda c: len(names & set(CONFIGS[c]()["properties"])) - len(names ^ set(CONFIGS[c]()["properties"])))
+
+    def fit(config: str) -> int:
+        props = set(CONFIGS[config]()["properties"])
+        return len(names & props) - len(names ^ props)
+
+    return max(CONFIGS, key=fit)
 
 
-def _record_id(config: str, row: Any, fallback: str) -> str:
-    if not isinstance(row, dict):
-        return fallback
-    if config == "documents":
-        return str(row.get("id") or fallback)
-    if config == "mentions":
-        return f"{row.get('doc_id')}@{row.get('start')}" if "doc_id" in row else fallback
-    return f"{row.get('doc_id')}#{row.get('sentence_index')}" if "doc_id" in row else fallback
+@dataclass
+class Unit:
+    """Rows of one config checked together (from one shard or several small ones),
+    with what the reader thread already computed for them."""
+
+    config: str
+    batch: pa.RecordBatch
+    origin: Origin
+    extras: dict[str, list[Any]]
 
 
-def _parquet_records(path: Path) -> tuple[str, Records]:
+def check_parquet_files(paths: list[Path], config: str | None, index: Index) -> list[Problem]:
+    """Files of one config in name order: each readable and of the right shape, then
+    their rows, in units of about UNIT_ROWS, read ahead by the reader thread."""
+    problems: list[Problem] = []
+    for item in _read_ahead(_units(paths, config, index)):
+        if isinstance(item, Problem):
+            problems.append(item)
+        else:
+            problems += check_batch(item.batch, item.config, index, item.origin, item.extras)
+    return problems
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
+    """Run a generator in a reader thread, READ_AHEAD items ahead of its consumer.
+
+    Reading, decompressing, regex counts and hashing release the GIL, so they run
+    on another core while this thread does the checks that need Python.
+    """
+    channel: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
+    done = object()
+
+    def run() -> None:
+        try:
+            for item in items:
+                channel.put(item)
+            channel.put(done)
+        except BaseException as err:  # handed to the consumer, which raises it
+            channel.put(_Failed(err))
+
+    threading.Thread(target=run, name="kronika-validate-reader", daemon=True).start()
+    while (item := channel.get()) is not done:
+        if isinstance(item, _Failed):
+            raise item.error
+        yield item
+
+
+def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit | Problem]:
+    pending: list[tuple[pa.RecordBatch, str, int]] = []
+    for path in paths:
+        pf, config, found = _open_parquet(path, config, index)
+        yield from found
+        if pf is None or config is None:
+            continue
+        for item in _read_batches(pf, str(path), config, index):
+            if isinstance(item, Problem):
+                yield item
+                continue
+            pending.append(item)
+            if sum(b.num_rows for b, _, _ in pending) >= UNIT_ROWS:
+                yield _unit(pending, config)
+                pending = []
+    if pending and config is not None:
+        yield _unit(pending, config)
+
+
+def _open_parquet(path: Path, config: str | None, index: Index) -> tuple[pq.ParquetFile | None, str | None, list[Problem]]:
+    file = str(path)
     try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as err:
-        return "documents", iter([("-", Problem(str(path), "-", "-", f"not a readable Parquet file ({err})"))])
-    config = config_of(path, pf.schema_arrow.names)
-    return config, _parquet_rows(pf, path, config)
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
+        schema = pf.schema_arrow
+    except Exception as err:  # truncated, not Parquet, corrupt footer: one line
+        index.incomplete.add(config or "documents")
+        return None, config, [Problem(file, "-", "-", f"not a readable Parquet file ({_one_line(err)})")]
+    config = config or config_of(path, schema.names)
+    index.seen.add(config)
+    index.rows[path] = pf.metadata.num_rows
+    index.versions[path] = (schema.metadata or {}).get(b"kronika_version", b"").decode("utf-8", "replace")
+    problems = list(_schema_problems(schema, file, config))
+    if problems:
+        index.incomplete.add(config)
+        return None, config, problems
+    return pf, config, _metadata_problems(schema, file, config)
 
 
-def _parquet_rows(pf: pq.ParquetFile, path: Path, config: str) -> Records:
-    schema_problems = list(_schema_problems(pf.schema_arrow, str(path), config))
-    yield from (("-", problem) for problem in schema_problems)
-    if schema_problems:
-        return
-    number = 0
-    for batch in pf.iter_batches(batch_size=256):
-        for row in batch.to_pylist():
-            number += 1
-            yield _record_id(config, row, f"#{number}"), row
+def _read_batches(pf: pq.ParquetFile, file: str, config: str, index: Index) -> Iterator[tuple[pa.RecordBatch, str, int] | Problem]:
+    """Batches with the expected schema (field metadata and all), or one Problem
+    where the file stops decoding: a page failing its CRC, invalid UTF-8, ..."""
+    schema = arrow_schema(CONFIGS[config]())
+    batches = pf.iter_batches(batch_size=BATCH_ROWS, use_threads=False)  # threads cost more than they win on shards
+    base = 0
+    while True:
+        try:
+            batch = next(batches)
+            batch.validate(full=True)
+            batch = pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+        except StopIteration:
+            return
+        except Exception as err:
+            index.incomplete.add(config)
+            yield Problem(file, "-", "-", f"cannot be decoded after row {base} ({_one_line(err)})")
+            return
+        yield batch, file, base
+        base += batch.num_rows
+
+
+def _unit(pending: list[tuple[pa.RecordBatch, str, int]], config: str) -> Unit:
+    if len(pending) == 1:
+        batch = pending[0][0]
+    else:
+        table = pa.Table.from_batches([b for b, _, _ in pending])
+        batch = pa.RecordBatch.from_arrays([c.combine_chunks() for c in table.columns], schema=table.schema)
+    starts = list(accumulate((b.num_rows for b, _, _ in pending[:-1]), initial=0))
+    origin = Origin([f for _, f, _ in pending], starts, [base for _, _, base in pending])
+    return Unit(config, batch, origin, PREPARE[config](batch))
 
 
 def _schema_problems(actual: pa.Schema, file: str, config: str) -> Iterator[Problem]:
     """Compare a file's Arrow schema with the expected one, column by column."""
     expected = arrow_schema(CONFIGS[config]())
-    for field in expected:
-        if field.name not in actual.names:
-            yield Problem(file, "-", field.name, "column is missing")
-        elif not actual.field(field.name).type.equals(field.type):
-            got = actual.field(field.name).type
-            yield Problem(file, "-", field.name, f"has Arrow type {got}, expected {field.type}")
+    for fld in expected:
+        if fld.name not in actual.names:
+            yield Problem(file, "-", fld.name, "column is missing")
+        elif not actual.field(fld.name).type.equals(fld.type):
+            got = actual.field(fld.name).type
+            yield Problem(file, "-", fld.name, f"has Arrow type {got}, expected {fld.type}")
     for name in actual.names:
         if name not in expected.names:
             yield Problem(file, "-", name, "column is not in the schema")
 
 
-def _jsonl_records(path: Path) -> tuple[str, Records]:
-    rows = []
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((number, json.loads(line)))
-            except json.JSONDecodeError as err:
-                rows.append((number, Problem(str(path), f"line {number}", "-", f"invalid JSON ({err.msg})")))
-    first = next((r for _, r in rows if isinstance(r, dict)), {})
-    config = config_of(path, first)
-
-    def records() -> Records:
-        for number, row in rows:
-            rid = _record_id(config, row, "")
-            yield (f"{rid} (line {number})" if rid else f"line {number}"), row
-
-    return config, records()
+def _metadata_problems(schema: pa.Schema, file: str, config: str) -> list[Problem]:
+    """The HF features in the file metadata are what ``datasets`` loads (class labels included)."""
+    raw = (schema.metadata or {}).get(b"huggingface")
+    expected = {"info": {"features": hf_features(arrow_schema(CONFIGS[config]()))}}
+    try:
+        found = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        found = "invalid JSON"
+    if found != expected:
+        return [Problem(file, "-", "(schema metadata).huggingface", "is missing or does not match the config's features")]
+    return []
 
 
-# ------------------------------------------------------------------- records
+# ------------------------------------------------------ vectorised schema rules
+@dataclass(frozen=True)
+class Rule:
+    """One JSON Schema constraint on one leaf, checked over a whole column at once."""
+
+    path: tuple[str, ...]  # column, then struct fields; "[]" steps into list items
+    kind: str  # null | enum | pattern | minimum | maximum | minLength | maxLength | nan
+    value: Any = None
+
+    @property
+    def where(self) -> str:
+        out = ""
+        for part in self.path:
+            out += "[*]" if part == "[]" else (f".{part}" if out else part)
+        return out
+
+    def message(self) -> str:
+        if self.kind in ("null", "nan"):
+            return f"is {'null' if self.kind == 'null' else 'NaN'}"
+        return f"violates {self.kind} {self.value!r}"
+
+
+# Keywords the rules cover; the shape ones are checked from the Arrow schema.
+RULE_KEYWORDS = {"enum", "pattern", "minimum", "maximum", "minLength", "maxLength"}
+SHAPE_KEYWORDS = {"type", "properties", "required", "additionalProperties", "items", "$ref", "description", "x-class-label"}
+
+
+def schema_rules(schema: dict[str, Any]) -> list[Rule]:
+    """Every value constraint of a config's JSON Schema, as column rules."""
+    defs = schema.get("$defs", {})
+    return [rule for name, node in schema["properties"].items() for rule in _node_rules(node, defs, (name,))]
+
+
+def _node_rules(node: dict[str, Any], defs: dict[str, Any], path: tuple[str, ...]) -> Iterator[Rule]:
+    if "$ref" in node:
+        node = defs[node["$ref"].rsplit("/", 1)[-1]]
+    types = node["type"] if isinstance(node["type"], list) else [node["type"]]
+    if "null" not in types:
+        yield Rule(path, "null")
+    if "enum" in node:
+        yield Rule(path, "enum", tuple(v for v in node["enum"] if v is not None))
+    for key in ("pattern", "minimum", "maximum", "minLength", "maxLength"):
+        if key in node:
+            yield Rule(path, key, node[key])
+    if "number" in types:
+        yield Rule(path, "nan")
+    for name, child in node.get("properties", {}).items():
+        yield from _node_rules(child, defs, (*path, name))
+    if "items" in node:
+        yield from _node_rules(node["items"], defs, (*path, "[]"))
+
+
+RULES = {config: schema_rules(make()) for config, make in CONFIGS.items()}
+
+
+class Leaves:
+    """The values at a schema path across a batch, with the batch row of each value."""
+
+    def __init__(self, batch: pa.RecordBatch) -> None:
+        self.batch = batch
+        self.cache: dict[tuple[str, ...], tuple[pa.Array, pa.Array | None]] = {}
+
+    def get(self, path: tuple[str, ...]) -> tuple[pa.Array, pa.Array | None]:
+        if path not in self.cache:
+            if len(path) == 1:
+                self.cache[path] = (self.batch.column(path[0]), None)
+            else:
+                values, rows = self.get(path[:-1])
+                if path[-1] == "[]":
+                    parents = pc.list_parent_indices(values)
+                    self.cache[path] = (pc.list_flatten(values), parents if rows is None else pc.take(rows, parents))
+                else:
+                    self.cache[path] = (pc.struct_field(values, path[-1]), rows)
+        return self.cache[path]
+
+
+def _violations(rule: Rule, values: pa.Array) -> pa.Array:
+    """True where a value breaks the rule (a null only breaks a "null" rule)."""
+    kind, value = rule.kind, rule.value
+    if kind == "null":
+        return values.is_null()
+    if kind == "nan":
+        return pc.fill_null(pc.is_nan(values), False)
+    if kind == "enum":
+        ok = pc.is_in(values, value_set=pa.array(list(value), values.type))
+    elif kind == "pattern":
+        ok = pc.match_substring_regex(values, value)
+    elif kind in ("minLength", "maxLength"):
+        compare = pc.greater_equal if kind == "minLength" else pc.less_equal
+        ok = compare(pc.utf8_length(values), value)
+    else:
+        ok = (pc.greater_equal if kind == "minimum" else pc.less_equal)(values, value)
+    return pc.fill_null(pc.and_(pc.invert(ok), values.is_valid()), False)
+
+
+def flag_rows(batch: pa.RecordBatch, config: str) -> dict[int, list[Rule]]:
+    """Rows of the batch that break a rule of the config's JSON Schema, with the rules."""
+    leaves, flagged = Leaves(batch), {}
+    for rule in RULES[config]:
+        values, rows = leaves.get(rule.path)
+        bad = _violations(rule, values)
+        if not pc.any(bad).as_py():
+            continue
+        hits = pc.indices_nonzero(bad)
+        for row in set((hits if rows is None else pc.take(rows, hits)).to_pylist()):
+            flagged.setdefault(row, []).append(rule)
+    return flagged
+
+
 _VALIDATORS = {name: Draft202012Validator(make(), format_checker=FormatChecker()) for name, make in CONFIGS.items()}
 
 
-def _check_records(config: str, records: Records, file: str, index: Index) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: set[Any] = index.seen.setdefault(config, set())
-    for rid, row in records:
-        if isinstance(row, Problem):
-            problems.append(row)
-            continue
-        found = check_row(row, config) or list(index.cross_check(config, row))
-        problems += [Problem(file, rid, path, msg) for path, msg in found]
-        key = rid.split(" (line")[0]
-        if key in seen:
-            problems.append(Problem(file, rid, "id", "duplicate id"))
-        seen.add(key)
-        if config == "documents" and not found:
-            index.add_document(row)
-    return problems
-
-
-def check_row(row: Any, config: str = "documents") -> list[tuple[str, str]]:
-    """(field path, message) for everything wrong with one row of ``config``."""
+def schema_errors(row: Any, config: str) -> list[tuple[str, str]]:
+    """jsonschema's (field path, message) for one row: the wording of flagged rows."""
     errors = sorted(_VALIDATORS[config].iter_errors(row), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        return [(_json_path(e.absolute_path), e.message) for e in errors]
-    return list(_SEMANTIC[config](row))
+    return [(_json_path(e.absolute_path), e.message) for e in errors]
 
 
 def _json_path(parts: Iterable[Any]) -> str:
@@ -166,223 +463,959 @@ def _json_path(parts: Iterable[Any]) -> str:
     return out or "(record)"
 
 
-def _semantic_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """What JSON Schema cannot say: offsets, tiling, order, losslessness."""
-    text, meta = row["text"], row["metadata"]
-    if hashlib.sha256(raw_bytes(row)).hexdigest() != meta["sha256"]:
+# ------------------------------------------------------------------- batches
+@dataclass
+class Origin:
+    """Where the rows of a checked batch come from: the file and row number of each,
+    or the record ids given (JSONL)."""
+
+    files: list[str]
+    starts: list[int]  # first batch row of each file's part
+    bases: list[int]  # that row's number in its file (0-based)
+    labels: list[str] | None = None
+
+    def file(self, row: int) -> str:
+        return self.files[bisect_right(self.starts, row) - 1]
+
+    def number(self, row: int) -> int:
+        part = bisect_right(self.starts, row) - 1
+        return self.bases[part] + row - self.starts[part] + 1
+
+
+def check_batch(
+    batch: pa.RecordBatch, config: str, index: Index, origin: Origin, extras: dict[str, list[Any]] | None = None
+) -> Iterator[Problem]:
+    """Schema rules first; rows that break one are worded by jsonschema and left out
+    of the semantic checks (which rely on types and non-null values)."""
+    extras = PREPARE[config](batch) if extras is None else extras
+    flagged = {row: [(r.where, r.message()) for r in rules] for row, rules in flag_rows(batch, config).items()}
+    flagged.update(_structure_flags(batch, config, flagged))
+    label = Labels(config, batch, origin)
+    for row in sorted(flagged):
+        record = batch.slice(row, 1).to_pylist()[0]
+        found = schema_errors(record, config) or flagged[row]
+        yield from (Problem(origin.file(row), label(row), path, message) for path, message in found)
+        index.note_broken(config, record)
+    keep = [i for i in range(batch.num_rows) if i not in flagged] if flagged else None
+    if keep is not None:
+        batch = batch.take(pa.array(keep, pa.int64()))
+        extras = {name: [values[i] for i in keep] for name, values in extras.items()}
+    for row, path, message in CHECKS[config](batch, index, extras):
+        row = row if keep is None else keep[row]
+        yield Problem(origin.file(row), label(row), path, message)
+
+
+def _structure_flags(batch: pa.RecordBatch, config: str, flagged: dict[int, Any]) -> dict[int, list[tuple[str, str]]]:
+    """Rows whose parallel lists differ in length: the vectorised token checks need them aligned."""
+    if config != "sentences":
+        return {}
+    counts = [pc.list_value_length(batch.column(c)) for c in ("tokens", "token_offsets", "ner_tags")]
+    differ = pc.or_(pc.not_equal(counts[0], counts[1]), pc.not_equal(counts[0], counts[2]))
+    out = {}
+    for row in pc.indices_nonzero(pc.fill_null(differ, False)).to_pylist():
+        if row not in flagged:
+            n = [c[row].as_py() for c in counts]
+            out[row] = [("ner_tags", f"{n[0]} tokens, {n[1]} offsets and {n[2]} tags differ in number")]
+    return out
+
+
+class Labels:
+    """Record ids for messages: the document id, ``doc@start``, ``doc#sentence``
+    (``#row`` where the key itself is broken)."""
+
+    def __init__(self, config: str, batch: pa.RecordBatch, origin: Origin) -> None:
+        self.config, self.batch, self.origin = config, batch, origin
+        self.keys: list[list[Any]] | None = None
+
+    def __call__(self, row: int) -> str:
+        if self.origin.labels is not None:
+            return self.origin.labels[row]
+        if self.keys is None:
+            self.keys = [self.batch.column(k).to_pylist() for k in SORT_KEYS[self.config]]
+        key = [column[row] for column in self.keys]
+        return record_id(self.config, key) or f"#{self.origin.number(row)}"
+
+
+def record_id(config: str, key: list[Any]) -> str:
+    if any(k is None for k in key):
+        return ""
+    return ("#" if config == "sentences" else "@").join(map(str, key))
+
+
+def _offsets(lists: pa.Array) -> list[int]:
+    """List offsets (rebased to 0) of a list column, for Python loops over its flat values."""
+    return [0, *accumulate(pc.fill_null(pc.list_value_length(lists), 0).to_pylist())]
+
+
+def _order_problems(config: str, keys: list[Any], index: Index) -> tuple[list[tuple[int, str, str]], set[int]]:
+    """Rows must be sorted and unique by the config's key, across batches and shards.
+
+    Returns the problems and the rows that repeat the key of the row before.
+    """
+    name = SORT_KEYS[config][-1]
+    sort = ", ".join(SORT_KEYS[config])
+    last, found, repeats = index.last_key.get(config), [], set()
+    for row, key in enumerate(keys):
+        if last is not None and key <= last:
+            if key == last:
+                repeats.add(row)
+                found.append((row, name, "duplicate id" if config == "documents" else f"duplicate row: same ({sort}) as the row before"))
+            else:
+                found.append((row, name, f"rows out of order: {key!r} comes after {last!r} (rows are sorted by {sort})"))
+        last = key
+    index.last_key[config] = last
+    return found, repeats
+
+
+def _previous_in_row(values: pa.Array, parents: pa.Array, first: pa.Array | int | str) -> pa.Array:
+    """For each flat list value, the value before it in the same row, else ``first``
+    (one value, or one per flat value)."""
+    if len(values) == 0:
+        return values
+    same = pc.equal(parents[1:], parents[:-1])
+    column = isinstance(first, pa.Array)
+    head = first[0].as_py() if column else first
+    rest = first[1:] if column else first
+    return pa.concat_arrays([pa.array([head], values.type), pc.if_else(same, values[:-1], rest).cast(values.type)])
+
+
+def _bad(mask: pa.Array) -> list[int]:
+    return pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
+
+
+# ------------------------------------------------------------------ documents
+@cache
+def word_pattern() -> str | None:
+    """``record.WORD_RE`` for RE2, counting exactly what ``count_words`` counts.
+
+    RE2's ``\\w`` is ASCII and its Unicode tables are not Python's, so the class is
+    read off Python's own ``re`` over the BMP (texts with characters beyond it are
+    counted by ``count_words``, see ``word_counts``). The pattern is anchored and
+    skips to the next word: ``count_substring_regex`` consumes match after match,
+    and an anchored match needs no backward scan (twice as fast). None, and Python
+    counts, if WORD_RE uses anything else RE2 would read differently, or if the
+    pattern does not count a sample right.
+    """
+    if re.search(r"\\[^w]|\[\^", WORD_RE.pattern.replace("\\w", "")):
+        return None
+    bmp = array.array("I", [*range(0xD800), *range(0xE000, 0x10000)]).tobytes().decode("utf-32-le")
+    ranges = []
+    for match in re.finditer(r"\w+", bmp):
+        first, last = ord(match[0][0]), ord(match[0][-1])
+        ranges.append(f"\\x{{{first:x}}}" if first == last else f"\\x{{{first:x}}}-\\x{{{last:x}}}")
+    word = "".join(ranges)
+    pattern = f"^[^{word}]*" + WORD_RE.pattern.replace("\\w", f"[{word}]")
+    sample = ["Ala ma kota.", "F-16, Kirby’ego i m.in. 10-13 -- x", "", " .- ż_1 ...a'b'c ", "Straße 3.5 ٣٤ Σίσυφος"]
+    try:
+        counts = pc.count_substring_regex(pa.array(sample), pattern).to_pylist()
+    except pa.ArrowException:
+        return None
+    return pattern if counts == [count_words(t) for t in sample] else None
+
+
+def word_counts(texts: pa.Array) -> list[int]:
+    """``count_words`` of every text, exactly, by RE2 where that is exact (no GIL held)."""
+    pattern = word_pattern()
+    if pattern is None:
+        return [count_words(t or "") for t in texts.to_pylist()]
+    counts = pc.fill_null(pc.count_substring_regex(texts, pattern), 0).to_pylist()
+    for row in _bad(pc.match_substring_regex(texts, "[\\x{10000}-\\x{10ffff}]")):
+        counts[row] = count_words(texts[row].as_py())
+    return counts
+
+
+def _prepare_documents(batch: pa.RecordBatch) -> dict[str, list[Any]]:
+    """Word counts, in the reader thread: one long RE2 call that holds no GIL. (Work
+    that takes and drops the GIL per row would stall both threads instead.)"""
+    return {"words": word_counts(batch.column("text"))}
+
+
+def _plain_sha256(batch: pa.RecordBatch) -> list[str | None]:
+    """sha256 of rows whose raw bytes are their text's UTF-8 as Arrow holds it (no
+    header, BOM or CRLF: then ``raw_bytes`` is exactly that), hashed in place."""
+    meta = batch.column("metadata")
+    plain = pc.and_(
+        pc.and_(pc.equal(pc.struct_field(meta, "header"), ""), pc.equal(pc.struct_field(meta, "newline"), "lf")),
+        pc.invert(pc.struct_field(meta, "bom")),
+    ).to_pylist()
+    return _utf8_sha256(batch.column("text"), plain)
+
+
+def _utf8_sha256(texts: pa.Array, wanted: list[bool | None]) -> list[str | None]:
+    """sha256 of the UTF-8 bytes of the wanted strings, read in place from Arrow's buffers."""
+    if not any(wanted):
+        return [None] * len(wanted)
+    _, offsets_buffer, data = texts.buffers()
+    offsets = memoryview(offsets_buffer).cast("i")[texts.offset : texts.offset + len(texts) + 1]
+    view = memoryview(data if data is not None else b"")
+    return [hashlib.sha256(view[offsets[i] : offsets[i + 1]]).hexdigest() if w else None for i, w in enumerate(wanted)]
+
+
+@dataclass
+class DocumentColumns:
+    """One batch of documents as Python lists (one conversion per column, not per row)."""
+
+    ids: list[str]
+    texts: list[str]
+    meta: dict[str, list[Any]]
+    status: list[str]
+    language: list[str]
+    blocks: tuple[list[int], dict[str, list[Any]]]  # offsets, flat start/end/kind
+    entities: EntityStore
+    entity_offsets: list[int]
+
+    @classmethod
+    def of(cls, batch: pa.RecordBatch) -> DocumentColumns:
+        meta = batch.column("metadata")
+        names = ("sha256", "header", "bom", "newline", "date", "date_precision", "title")
+        flat_blocks = pc.list_flatten(batch.column("blocks"))
+        return cls(
+            ids=batch.column("id").to_pylist(),
+            texts=batch.column("text").to_pylist(),
+            meta={n: pc.struct_field(meta, n).to_pylist() for n in names},
+            status=batch.column("entity_status").to_pylist(),
+            language=batch.column("language").to_pylist(),
+            blocks=(_offsets(batch.column("blocks")), {f: pc.struct_field(flat_blocks, f).to_pylist() for f in ("start", "end", "kind")}),
+            entities=EntityStore(pc.list_flatten(batch.column("entities"))),
+            entity_offsets=_offsets(batch.column("entities")),
+        )
+
+
+class EntityStore:
+    """The entities of a unit of documents, flat; a field becomes a Python list when
+    first needed (most are only needed by the ``mentions`` check)."""
+
+    def __init__(self, flat: pa.Array) -> None:
+        self.flat = flat
+        self.fields: dict[str, list[Any]] = {}
+        self.matched = bytearray(len(flat))  # which entities a mentions row has claimed
+
+    def __call__(self, name: str) -> list[Any]:
+        if name not in self.fields:
+            self.fields[name] = pc.struct_field(self.flat, name).to_pylist()
+        return self.fields[name]
+
+
+def _check_documents(batch: pa.RecordBatch, index: Index, extras: dict[str, list[Any]]) -> Found:
+    """Metadata recomputed from the text, spans, order; then the rows go into the index."""
+    cols = DocumentColumns.of(batch)
+    order, repeats = _order_problems("documents", cols.ids, index)
+    yield from order
+    yield from _vector_metadata_problems(batch)
+    sha256 = _plain_sha256(batch)
+    for row in range(batch.num_rows):
+        yield from ((row, path, msg) for path, msg in _row_metadata_problems(cols, row, sha256[row]))
+    for name in ("blocks", "languages", "entities"):
+        yield from _span_problems(name, batch.column(name), batch.column("text"))
+    yield from _block_gap_problems(cols)
+    yield from _entity_text_problems(cols)
+    yield from _status_problems(cols)
+    yield from index.add_documents(cols, repeats)
+    stored = pc.struct_field(batch.column("metadata"), "word_count").to_pylist()
+    for row, (got, want) in enumerate(zip(stored, extras["words"])):
+        if got != want:
+            yield row, "metadata.word_count", f"is {got}, text has {want} words"
+
+
+def _vector_metadata_problems(batch: pa.RecordBatch) -> Found:
+    meta, ids, text = batch.column("metadata"), batch.column("id"), batch.column("text")
+    chars, lengths = pc.struct_field(meta, "char_count"), pc.utf8_length(text)
+    for row in _bad(pc.not_equal(chars, lengths)):
+        yield row, "metadata.char_count", f"is {chars[row].as_py()}, text has {lengths[row].as_py()} characters"
+    source, expected = pc.struct_field(meta, "source_file"), pc.binary_join_element_wise(ids, ".txt", "")
+    for row in _bad(pc.not_equal(source, expected)):
+        yield row, "metadata.source_file", f"is {source[row].as_py()!r}, expected {expected[row].as_py()!r} (id + .txt)"
+
+
+def _row_metadata_problems(cols: DocumentColumns, row: int, sha256: str | None) -> Iterator[tuple[str, str]]:
+    """sha256, header, date and title: cheap per row, and each needs Python's view of the text."""
+    text, meta = cols.texts[row], {name: values[row] for name, values in cols.meta.items()}
+    if sha256 is None:
+        sha256 = hashlib.sha256(raw_bytes({"text": text, "metadata": meta})).hexdigest()
+    if sha256 != meta["sha256"]:
         yield "metadata.sha256", "header + text do not rebuild the seed bytes (sha256 differs)"
-    if meta["char_count"] != len(text):
-        yield "metadata.char_count", f"is {meta['char_count']}, text has {len(text)} characters"
-    if meta["word_count"] != count_words(text):
-        yield "metadata.word_count", f"is {meta['word_count']}, text has {count_words(text)} words"
-    if (meta["date"] is None) != (meta["date_precision"] is None):
-        yield "metadata.date_precision", "must be null exactly when date is null"
-    elif meta["date"] and {4: "year", 7: "month", 10: "day"}[len(meta["date"])] != meta["date_precision"]:
-        yield "metadata.date_precision", f"{meta['date_precision']!r} does not match date {meta['date']!r}"
-    yield from _span_problems("blocks", row["blocks"], text)
-    yield from _block_gap_problems(row["blocks"], text)
-    yield from _span_problems("languages", row["languages"], text)
-    yield from _span_problems("entities", row["entities"], text)
-    yield from _entity_problems(row)
+    yield from _header_problems(meta["header"], text, meta["date"], meta["date_precision"])
+    offsets, blocks = cols.blocks
+    first = offsets[row] if offsets[row] < offsets[row + 1] else None
+    block = None if first is None else (blocks["start"][first], blocks["end"][first], blocks["kind"][first])
+    yield from _title_problems(meta["title"], meta["header"], text, block)
 
 
-def _span_problems(name: str, spans: list[dict[str, Any]], text: str) -> Iterator[tuple[str, str]]:
-    previous_end = 0
-    for i, span in enumerate(spans):
-        start, end = span["start"], span["end"]
-        where = f"{name}[{i}]"
-        if not start < end <= len(text):
-            yield f"{where}.end", f"[{start}, {end}) is empty or outside text of length {len(text)}"
-            continue
-        if start < previous_end:
-            yield f"{where}.start", f"{start} overlaps or precedes the previous span ending at {previous_end}"
-        if "text" in span and text[start:end] != span["text"]:
-            yield f"{where}.text", f"text[{start}:{end}] is {text[start:end]!r}, not {span['text']!r}"
-        previous_end = end
-
-
-def _block_gap_problems(blocks: list[dict[str, Any]], text: str) -> Iterator[tuple[str, str]]:
-    """Blocks tile the text: only white space lies outside them, and none at their edges."""
-    edges = [0] + [x for b in blocks for x in (b["start"], b["end"])] + [len(text)]
-    for i in range(0, len(edges) - 1, 2):
-        gap = text[edges[i] : edges[i + 1]]
-        if gap.strip():
-            yield f"blocks[{i // 2}].start", f"non-blank text {gap.strip()[:30]!r} lies outside every block"
-    for i, block in enumerate(blocks):
-        content = text[block["start"] : block["end"]]
-        if content != content.strip():
-            yield f"blocks[{i}]", "block begins or ends with white space"
-
-
-def _entity_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    status, entities = row["entity_status"], row["entities"]
-    if status == "none" and entities:
-        yield "entity_status", "is 'none' but the record has entities"
-    if status == "gold":
-        for i, mention in enumerate(entities):
-            if not mention["source"].startswith("gold_"):
-                yield f"entities[{i}].source", f"{mention['source']!r} in a gold-reviewed record"
-
-
-def _mention_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """A mention must lie inside its sentence, and the sentence text must fit its offsets."""
-    if not row["sentence_start"] <= row["start"] < row["end"] <= row["sentence_end"]:
-        yield "sentence_start", f"mention [{row['start']}, {row['end']}) is not inside the sentence [{row['sentence_start']}, {row['sentence_end']})"
-    elif not row["sentence_start"] <= row["context_start"] <= row["start"] < row["end"] <= row["context_end"] <= row["sentence_end"]:
-        yield "context_start", "the context window must hold the mention and lie inside its sentence"
-    elif len(row["context"]) != row["context_end"] - row["context_start"]:
-        yield "context", "length does not match context_end - context_start"
-    elif row["context"][row["start"] - row["context_start"] : row["end"] - row["context_start"]] != row["text"]:
-        yield "text", "is not the context text at the mention's offsets"
-
-
-def _sentence_problems(row: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """Parallel lists, tokens in order inside the sentence, well-formed BIO."""
-    tokens, offsets, tags = row["tokens"], row["token_offsets"], row["ner_tags"]
-    if not len(tokens) == len(offsets) == len(tags):
-        yield "ner_tags", f"{len(tokens)} tokens, {len(offsets)} offsets and {len(tags)} tags differ in number"
-        return
-    previous = row["start"]
-    for i, (token, off) in enumerate(zip(tokens, offsets)):
-        if not previous <= off["start"] < off["end"] <= row["end"] or off["end"] - off["start"] != len(token):
-            yield f"token_offsets[{i}]", f"[{off['start']}, {off['end']}) does not fit token {token!r} in order inside the sentence"
-        previous = off["end"]
-    for i, tag in enumerate(tags):
-        name = BIO_TAGS[tag]
-        if name.startswith("I-") and (i == 0 or BIO_TAGS[tags[i - 1]][2:] != name[2:]):
-            yield f"ner_tags[{i}]", f"{name} does not continue a {name[2:]} mention"
-
-
-_SEMANTIC = {"documents": _semantic_problems, "mentions": _mention_problems, "sentences": _sentence_problems}
-
-
-class Index:
-    """What one folder's documents say, to check the derived configs against."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, set[Any]] = {}
-        self.texts: dict[str, str] = {}
-        self.entities: dict[str, set[tuple[int, int, str]]] = {}
-        self.mentions_seen: dict[str, int] = {}
-
-    def add_document(self, row: dict[str, Any]) -> None:
-        self.texts[row["id"]] = row["text"]
-        self.entities[row["id"]] = {(m["start"], m["end"], m["label"]) for m in row["entities"]}
-
-    def cross_check(self, config: str, row: dict[str, Any]) -> Iterator[tuple[str, str]]:
-        if config == "documents" or not self.texts:
-            return
-        text = self.texts.get(row["doc_id"])
-        if text is None:
-            yield "doc_id", "no document with this id"
-        elif config == "mentions":
-            self.mentions_seen[row["doc_id"]] = self.mentions_seen.get(row["doc_id"], 0) + 1
-            if (row["start"], row["end"], row["label"]) not in self.entities[row["doc_id"]]:
-                yield "start", "no entity of the document has these offsets and label"
+def _header_problems(header: str, text: str, date: str | None, precision: str | None) -> Iterator[tuple[str, str]]:
+    """The header must be exactly what ingest finds at the start of header + text
+    (so an empty header means the text starts with no header), its date the date."""
+    found, found_date = split_header(header + text)
+    if found != header:
+        if header:
+            yield "metadata.header", f"{header!r} is not the inline header ingest finds at the start of the file ({found!r})"
         else:
-            yield from self._sentence_cross_check(row, text)
+            yield "metadata.header", f"is empty, but the text starts with the inline header {found!r}"
+    elif found_date != date:
+        yield "metadata.date", f"is {date!r}, the header {header!r} says {found_date!r}"
+    if precision != date_precision(date):
+        yield "metadata.date_precision", f"{precision!r} does not match date {date!r}"
 
-    def _sentence_cross_check(self, row: dict[str, Any], text: str) -> Iterator[tuple[str, str]]:
-        for i, (token, off) in enumerate(zip(row["tokens"], row["token_offsets"])):
-            if text[off["start"] : off["end"]] != token:
-                yield f"tokens[{i}]", f"{token!r} is not text[{off['start']}:{off['end']}]"
+
+def _title_problems(title: str | None, header: str, text: str, block: tuple[int, int, str] | None) -> Iterator[tuple[str, str]]:
+    """A title is the first line (trimmed) of a file without header, a heading block,
+    followed by a blank line."""
+    if title is None:
+        return
+    if header:
+        yield "metadata.title", "must be null: a file with an inline header has no title"
+        return
+    line_end = text.find("\n")
+    first_line = text[: line_end if line_end >= 0 else len(text)].strip()
+    if title != first_line:
+        yield "metadata.title", f"{title[:60]!r} is not the text's first line {first_line[:60]!r}"
+    elif block is None or text[block[0] : block[1]] != title:
+        yield "metadata.title", "is not the text of blocks[0]"
+    elif block[2] != "heading":
+        yield "blocks[0].kind", f"is {block[2]!r}, but the block is the title (a heading)"
+    elif text[line_end + 1 : line_end + 2] != "\n":
+        yield "metadata.title", "the first line is not followed by a blank line, so it is no title"
+
+
+def _span_problems(name: str, lists: pa.Array, texts: pa.Array) -> Found:
+    """Spans are non-empty, inside the text, sorted and not overlapping (vectorised)."""
+    flat = pc.list_flatten(lists)
+    if not len(flat):
+        return
+    starts, ends, parents = pc.struct_field(flat, "start"), pc.struct_field(flat, "end"), pc.list_parent_indices(lists)
+    limits = pc.take(pc.utf8_length(texts), parents)
+    outside = pc.or_(pc.greater_equal(starts, ends), pc.greater(ends, limits))
+    previous = _previous_in_row(ends, parents, 0)
+    bad = _bad(pc.or_(outside, pc.less(starts, previous)))
+    if not bad:
+        return
+    offsets = _offsets(lists)
+    for k in bad:
+        row = parents[k].as_py()
+        s, e, where = starts[k].as_py(), ends[k].as_py(), f"{name}[{k - offsets[row]}]"
+        if outside[k].as_py():
+            yield row, f"{where}.end", f"[{s}, {e}) is empty or outside text of length {limits[k].as_py()}"
+        else:
+            yield row, f"{where}.start", f"{s} overlaps or precedes the previous span ending at {previous[k].as_py()}"
+
+
+def _block_gap_problems(cols: DocumentColumns) -> Found:
+    """Blocks tile the text: only white space with a blank line between them, none at their edges."""
+    offsets, blocks = cols.blocks
+    starts, ends = blocks["start"], blocks["end"]
+    for row, text in enumerate(cols.texts):
+        pos = 0
+        for k in range(offsets[row], offsets[row + 1]):
+            s, e = starts[k], ends[k]
+            gap = text[pos:s]
+            if gap and not gap.isspace():
+                yield row, f"blocks[{k - offsets[row]}].start", f"non-blank text {gap.strip()[:30]!r} lies outside every block"
+            elif k > offsets[row] and gap.count("\n") < 2:
+                yield row, f"blocks[{k - offsets[row]}].start", "no blank line separates the block from the one before"
+            if text[s : s + 1].isspace() or text[e - 1 : e].isspace():
+                yield row, f"blocks[{k - offsets[row]}]", "block begins or ends with white space"
+            pos = max(pos, e)
+        tail = text[pos:]
+        if tail and not tail.isspace():
+            yield row, f"blocks[{offsets[row + 1] - offsets[row]}].start", f"non-blank text {tail.strip()[:30]!r} lies outside every block"
+
+
+def _entity_text_problems(cols: DocumentColumns) -> Found:
+    offsets, ents = cols.entity_offsets, cols.entities
+    starts, ends, surfaces = ents("start"), ents("end"), ents("text")
+    for row, text in enumerate(cols.texts):
+        for k in range(offsets[row], offsets[row + 1]):
+            s, e = starts[k], ends[k]
+            if text[s:e] != surfaces[k]:
+                yield row, f"entities[{k - offsets[row]}].text", f"text[{s}:{e}] is {text[s:e]!r}, not {surfaces[k]!r}"
+
+
+def _status_problems(cols: DocumentColumns) -> Found:
+    offsets = cols.entity_offsets
+    for row, status in enumerate(cols.status):
+        if status == "none" and offsets[row + 1] > offsets[row]:
+            yield row, "entity_status", "is 'none' but the record has entities"
+        if status == "gold":
+            sources = cols.entities("source")
+            for k in range(offsets[row], offsets[row + 1]):
+                if not sources[k].startswith("gold_"):
+                    yield row, f"entities[{k - offsets[row]}].source", f"{sources[k]!r} in a gold-reviewed record"
+
+
+# ------------------------------------------------------------------ sentences
+_TAG_LABELS = pa.array([tag[2:] for tag in BIO_TAGS])
+_INSIDE = pa.array([i for i, tag in enumerate(BIO_TAGS) if tag.startswith("I-")], pa.int64())
+
+
+def _check_sentences(batch: pa.RecordBatch, index: Index, extras: dict[str, list[Any]]) -> Found:
+    """Tokens in order inside their sentence, well-formed BIO (vectorised); then each
+    row against its document: tokens are the text there, tags its aligned mentions."""
+    keys = list(zip(batch.column("doc_id").to_pylist(), batch.column("sentence_index").to_pylist()))
+    yield from _order_problems("sentences", keys, index)[0]
+    yield from _token_problems(batch)
+    yield from _bio_problems(batch)
+    yield from SentenceMerge(batch, keys, index).problems()
+
+
+def _token_problems(batch: pa.RecordBatch) -> Found:
+    starts, ends = batch.column("start"), batch.column("end")
+    for row in _bad(pc.greater_equal(starts, ends)):
+        yield row, "end", f"sentence [{starts[row].as_py()}, {ends[row].as_py()}) is empty"
+    lists = batch.column("token_offsets")
+    flat = pc.list_flatten(lists)
+    if not len(flat):
+        return
+    t_start, t_end, parents = pc.struct_field(flat, "start"), pc.struct_field(flat, "end"), pc.list_parent_indices(lists)
+    tokens = pc.list_flatten(batch.column("tokens"))
+    previous = _previous_in_row(t_end, parents, pc.take(starts, parents))
+    bad = pc.or_(
+        pc.or_(pc.less(t_start, previous), pc.greater(t_end, pc.take(ends, parents))),
+        pc.not_equal(pc.subtract(t_end, t_start), pc.utf8_length(tokens)),
+    )
+    offsets, reported = _offsets(lists), set()
+    for k in _bad(bad):
+        row = parents[k].as_py()
+        if row not in reported:  # the first misfit of a row says it all
+            reported.add(row)
+            s, e = t_start[k].as_py(), t_end[k].as_py()
+            yield row, f"token_offsets[{k - offsets[row]}]", f"[{s}, {e}) does not fit token {tokens[k].as_py()!r} in order inside the sentence"
+
+
+def _bio_problems(batch: pa.RecordBatch) -> Found:
+    """An I-X must follow a B-X or I-X of the same row."""
+    lists = batch.column("ner_tags")
+    tags = pc.list_flatten(lists)
+    if not len(tags):
+        return
+    parents = pc.list_parent_indices(lists)
+    labels = pc.take(_TAG_LABELS, tags)
+    previous = _previous_in_row(labels, parents, "")
+    bad = pc.and_(pc.is_in(tags, value_set=_INSIDE), pc.not_equal(previous, labels))
+    offsets = _offsets(lists)
+    for k in _bad(bad):
+        row, name = parents[k].as_py(), BIO_TAGS[tags[k].as_py()]
+        yield row, f"ner_tags[{k - offsets[row]}]", f"{name} does not continue a {name[2:]} mention"
+
+
+class SentenceMerge:
+    """Sentence rows against their documents, in one pass over the tokens."""
+
+    def __init__(self, batch: pa.RecordBatch, keys: list[tuple[str, int]], index: Index) -> None:
+        self.keys, self.index = keys, index
+        self.starts, self.ends = batch.column("start").to_pylist(), batch.column("end").to_pylist()
+        self.language = batch.column("language").to_pylist()
+        self.offsets = _offsets(batch.column("tokens"))
+        flat = pc.list_flatten(batch.column("token_offsets"))
+        self.tokens = pc.list_flatten(batch.column("tokens")).to_pylist()
+        self.t_start, self.t_end = pc.struct_field(flat, "start").to_pylist(), pc.struct_field(flat, "end").to_pylist()
+        self.tags = pc.list_flatten(batch.column("ner_tags")).to_pylist()
+
+    def problems(self) -> Found:
+        for row, (doc_id, number) in enumerate(self.keys):
+            self.index.add_sentence(doc_id, number, self.starts[row], self.ends[row])
+            doc = self.index.document(doc_id)
+            if doc is None:
+                if self.index.orphan(doc_id):
+                    yield row, "doc_id", "no document with this id"
+                continue
+            if self.language[row] != doc.language:
+                yield row, "language", f"is {self.language[row]!r}, the document's is {doc.language!r}"
+            if self.ends[row] > len(doc.text):
+                yield row, "end", f"{self.ends[row]} is outside the document text of length {len(doc.text)}"
+                continue
+            yield from ((row, path, msg) for path, msg in self._text_problems(row, doc.text))
+            yield from ((row, path, msg) for path, msg in self._tag_problems(row, doc))
+
+    def _text_problems(self, row: int, text: str) -> Iterator[tuple[str, str]]:
+        """Tokens are the text at their offsets, and only white space lies between them."""
+        first, stop, pos = self.offsets[row], self.offsets[row + 1], self.starts[row]
+        tokens, t_start, t_end = self.tokens, self.t_start, self.t_end
+        for k in range(first, stop):
+            s, e = t_start[k], t_end[k]
+            if s > pos and not text[pos:s].isspace():
+                yield f"token_offsets[{k - first}]", f"text[{pos}:{s}] {text[pos:s][:30]!r} is not white space and in no token"
                 return
-        decoded = _decode_bio(row["token_offsets"], [BIO_TAGS[t] for t in row["ner_tags"]])
-        starts = {o["start"] for o in row["token_offsets"]}
-        ends = {o["end"] for o in row["token_offsets"]}
-        inside = {
-            e for e in self.entities[row["doc_id"]]
-            if row["start"] <= e[0] and e[1] <= row["end"] and e[0] in starts and e[1] in ends
-        }
-        if decoded != inside:
-            yield "ner_tags", f"decode to {sorted(decoded)}, the document has {sorted(inside)} here"
+            if text[s:e] != tokens[k]:
+                yield f"tokens[{k - first}]", f"{tokens[k]!r} is not text[{s}:{e}]"
+                return
+            pos = e
+        gap = text[pos : self.ends[row]]
+        if gap and not gap.isspace():
+            yield f"token_offsets[{stop - first}]", f"text[{pos}:{self.ends[row]}] {gap[:30]!r} is not white space and in no token"
 
-    def count_problems(self, file: str) -> Iterator[Problem]:
-        if "mentions" not in self.seen:
-            return
-        for doc_id, entities in self.entities.items():
-            if self.mentions_seen.get(doc_id, 0) != len(entities):
-                yield Problem(file, doc_id, "mentions", f"{self.mentions_seen.get(doc_id, 0)} mention rows, the document has {len(entities)}")
+    def _tag_problems(self, row: int, doc: Doc) -> Iterator[tuple[str, str]]:
+        """The tags decode to exactly the document's mentions that sit on token edges here."""
+        first, stop = self.offsets[row], self.offsets[row + 1]
+        start, end = self.starts[row], self.ends[row]
+        ents = doc.store
+        starts, ends, labels = ents("start"), ents("end"), ents("label")
+        k = bisect_left(starts, start, doc.first, doc.stop)
+        aligned = set()
+        while k < doc.stop and starts[k] < end:
+            if ends[k] <= end and self._on_edges(first, stop, starts[k], ends[k]):
+                aligned.add((starts[k], ends[k], labels[k]))
+            k += 1
+        tags = self.tags[first:stop]
+        decoded = _decode_bio(self.t_start[first:stop], self.t_end[first:stop], tags) if any(tags) else set()
+        if decoded != aligned:
+            yield "ner_tags", f"decode to {sorted(decoded)}, the document has {sorted(aligned)} here"
+
+    def _on_edges(self, first: int, stop: int, s: int, e: int) -> bool:
+        i = bisect_left(self.t_start, s, first, stop)
+        j = bisect_left(self.t_end, e, first, stop)
+        return i < stop and self.t_start[i] == s and j < stop and self.t_end[j] == e
 
 
-def _decode_bio(offsets: list[dict[str, int]], tags: list[str]) -> set[tuple[int, int, str]]:
+def _decode_bio(starts: list[int], ends: list[int], tags: list[int]) -> set[tuple[int, int, str]]:
     spans, current = set(), None
-    for off, tag in zip(offsets, tags):
-        if tag.startswith("I-") and current and current[2] == tag[2:]:
-            current = (current[0], off["end"], current[2])
+    for s, e, tag in zip(starts, ends, tags):
+        name = BIO_TAGS[tag]
+        if name.startswith("I-") and current and current[2] == name[2:]:
+            current = (current[0], e, current[2])
             continue
         if current:
             spans.add(current)
-        current = (off["start"], off["end"], tag[2:]) if tag != "O" else None
+        current = (s, e, name[2:]) if name != "O" else None
     if current:
         spans.add(current)
     return spans
 
 
-# ------------------------------------------------------------------ folders
-def _validate_folder(folder: Path) -> list[Problem]:
-    files = sorted(folder.rglob("*.parquet"))
-    if not files:
-        return [Problem(str(folder), "-", "-", "no Parquet files found")]
-    problems: list[Problem] = []
-    index = Index()
-    order = list(CONFIGS)  # documents first: the other configs are checked against them
-    opened = sorted(((_parquet_records(f), f) for f in files), key=lambda item: (order.index(item[0][0]), str(item[1])))
-    for (config, records), file in opened:
-        problems += _check_records(config, records, str(file), index)
-    problems += list(index.count_problems(str(folder)))
-    problems += _manifest_problems(folder)
-    problems += _card_problems(folder)
-    return problems
+# ------------------------------------------------------------------- mentions
+MENTION_COLUMNS = ("doc_id", *ENTITY_FIELDS, "language", "sentence_index", "sentence_start", "sentence_end", "context_start", "context_end", "context")
 
 
-def _manifest_problems(folder: Path) -> list[Problem]:
-    manifest = folder / MANIFEST
-    if not manifest.exists():
-        return []
-    problems = []
-    for entry in json.loads(manifest.read_text(encoding="utf-8"))["files"]:
-        path = folder / entry["path"]
-        if not path.exists():
-            problems.append(Problem(str(manifest), "-", entry["path"], "listed file is missing"))
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
-            problems.append(Problem(str(manifest), "-", entry["path"], "sha256 does not match the file"))
-    return problems
+def _check_mentions(batch: pa.RecordBatch, index: Index, extras: dict[str, list[Any]]) -> Found:
+    """Each row is its document's entity with the same start (every copied field
+    equal), its context window is recomputed, its sentence is the ``sentences`` row."""
+    cols = {name: batch.column(name).to_pylist() for name in MENTION_COLUMNS}
+    keys = list(zip(cols["doc_id"], cols["start"]))
+    yield from _order_problems("mentions", keys, index)[0]
+    for row in range(batch.num_rows):
+        m = {name: values[row] for name, values in cols.items()}
+        yield from ((row, path, msg) for path, msg in _window_problems(m))
+        yield from ((row, path, msg) for path, msg in index.mention_problems(m))
 
 
-def _card_problems(folder: Path) -> list[Problem]:
-    """The card (README.md beside or above the folder) must count the rows right."""
-    card = next((c for c in (folder / "README.md", folder.parent / "README.md") if c.exists()), None)
-    if card is None:
-        return []
-    meta = read_card(card)
-    problems = []
-    for info in meta.get("dataset_info") or []:
-        name = info.get("config_name", "default")
-        config = next((c for c in meta.get("configs", []) if c.get("config_name") == name), None)
-        if config is None:
-            problems.append(Problem(str(card), "-", f"dataset_info[{name}]", "no config of that name"))
+def _window_problems(m: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The mention lies inside its sentence; the context is the window CONTEXT_CHARS either side."""
+    start, end, s_start, s_end = m["start"], m["end"], m["sentence_start"], m["sentence_end"]
+    c_start, c_end = m["context_start"], m["context_end"]
+    if not start < end or len(m["text"]) != end - start:
+        yield "end", f"[{start}, {end}) does not fit the mention text {m['text']!r}"
+    elif not s_start <= start < end <= s_end:
+        yield "sentence_start", f"mention [{start}, {end}) is not inside the sentence [{s_start}, {s_end})"
+    elif (c_start, c_end) != (max(s_start, start - CONTEXT_CHARS), min(s_end, end + CONTEXT_CHARS)):
+        yield "context_start", f"[{c_start}, {c_end}) is not the sentence cut to {CONTEXT_CHARS} characters either side of the mention"
+    elif len(m["context"]) != c_end - c_start:
+        yield "context", "length does not match context_end - context_start"
+    elif m["context"][start - c_start : end - c_start] != m["text"]:
+        yield "text", "is not the context text at the mention's offsets"
+
+
+PREPARE: dict[str, Callable[[pa.RecordBatch], dict[str, list[Any]]]] = {
+    "documents": _prepare_documents,
+    "mentions": lambda batch: {},
+    "sentences": lambda batch: {},
+}
+CHECKS: dict[str, Callable[[pa.RecordBatch, Index, dict[str, list[Any]]], Found]] = {
+    "documents": _check_documents,
+    "mentions": _check_mentions,
+    "sentences": _check_sentences,
+}
+
+
+# ---------------------------------------------------------------------- index
+@dataclass(slots=True)
+class Doc:
+    """What the derived configs are checked against: one document, whose entities
+    (sorted by start) are ``store`` rows first..stop-1."""
+
+    text: str
+    language: str
+    store: EntityStore
+    first: int
+    stop: int
+
+
+class Index:
+    """What the documents say, and what the derived rows have claimed so far."""
+
+    def __init__(self, expect_all: bool = False) -> None:
+        self.expect_all = expect_all  # a corpus folder: every config must be there
+        self.docs: dict[str, Doc] = {}
+        self.broken: set[str] = set()  # documents that failed the schema: their rows are not cross-checked
+        self.seen: set[str] = set()
+        self.incomplete: set[str] = set()  # configs with a file that could not be read to the end
+        self.last_key: dict[str, Any] = {}
+        self.sentences: dict[str, dict[int, tuple[int, int]]] = {}
+        self.rows: dict[Path, int] = {}
+        self.versions: dict[Path, str] = {}
+
+    # -- documents
+    def add_documents(self, cols: DocumentColumns, repeats: set[int]) -> Found:
+        offsets, store = cols.entity_offsets, cols.entities
+        for row, doc_id in enumerate(cols.ids):
+            if doc_id in self.docs:
+                if row not in repeats:
+                    yield row, "id", "duplicate id (an earlier row has it)"
+                continue
+            self.docs[doc_id] = Doc(cols.texts[row], cols.language[row], store, offsets[row], offsets[row + 1])
+
+    def add_document(self, row: dict[str, Any]) -> None:
+        """One ``documents`` row given as a dict (tests, tools)."""
+        batch = pa.RecordBatch.from_pylist([row], schema=arrow_schema(CONFIGS["documents"]()))
+        list(self.add_documents(DocumentColumns.of(batch), set()))
+
+    def note_broken(self, config: str, record: dict[str, Any]) -> None:
+        if config == "documents" and isinstance(record.get("id"), str):
+            self.broken.add(record["id"])
+
+    def document(self, doc_id: str) -> Doc | None:
+        return self.docs.get(doc_id)
+
+    def orphan(self, doc_id: str) -> bool:
+        """A derived row whose document is not there (and not just unreadable or broken)."""
+        return bool(self.docs or self.expect_all) and "documents" not in self.incomplete and doc_id not in self.broken
+
+    # -- derived rows
+    def cross_check(self, config: str, row: dict[str, Any]) -> Iterator[tuple[str, str]]:
+        """Check one derived row given as a dict against the documents added so far."""
+        batch = pa.RecordBatch.from_pylist([row], schema=arrow_schema(CONFIGS[config]()))
+        self.last_key.pop(config, None)
+        for _, path, message in CHECKS[config](batch, self, PREPARE[config](batch)):
+            yield path, message
+
+    def add_sentence(self, doc_id: str, number: int, start: int, end: int) -> None:
+        self.sentences.setdefault(doc_id, {}).setdefault(number, (start, end))
+
+    def mention_problems(self, m: dict[str, Any]) -> Iterator[tuple[str, str]]:
+        doc = self.docs.get(m["doc_id"])
+        if doc is None:
+            if self.orphan(m["doc_id"]):
+                yield "doc_id", "no document with this id"
+            return
+        if m["language"] != doc.language:
+            yield "language", f"is {m['language']!r}, the document's is {doc.language!r}"
+        if m["context"] != doc.text[m["context_start"] : m["context_end"]]:
+            yield "context", f"is not the document text [{m['context_start']}, {m['context_end']})"
+        yield from self._sentence_of_mention(m, doc)
+        store = doc.store
+        k = bisect_left(store("start"), m["start"], doc.first, doc.stop)
+        if k == doc.stop or store("start")[k] != m["start"]:
+            yield "start", "no entity of the document starts here"
+            return
+        for name in ENTITY_FIELDS:
+            if m[name] != store(name)[k]:
+                yield name, f"is {m[name]!r}, the document's entity has {store(name)[k]!r}"
+        if store.matched[k]:
+            yield "start", "duplicate: another mentions row already has this entity"
+        store.matched[k] = 1
+
+    def _sentence_of_mention(self, m: dict[str, Any], doc: Doc) -> Iterator[tuple[str, str]]:
+        if "sentences" not in self.seen and not self.expect_all:
+            if m["sentence_end"] > len(doc.text):
+                yield "sentence_end", f"{m['sentence_end']} is outside the document text"
+            return
+        if "sentences" in self.incomplete:
+            return
+        span = self.sentences.get(m["doc_id"], {}).get(m["sentence_index"])
+        if span is None:
+            yield "sentence_index", f"the document has no sentence {m['sentence_index']}"
+        elif span != (m["sentence_start"], m["sentence_end"]):
+            yield "sentence_start", f"[{m['sentence_start']}, {m['sentence_end']}) is not sentence {m['sentence_index']} [{span[0]}, {span[1]})"
+
+    # -- after all rows
+    def finish(self, where: str) -> Iterator[Problem]:
+        for config in CHECK_ORDER:
+            yield from self.finish_config(config, where)
+
+    def finish_config(self, config: str, where: str) -> list[Problem]:
+        """What only all rows together show: sentences covering each document, one mention per entity."""
+        if config == "documents" or not (config in self.seen or self.expect_all) or config in self.incomplete:
+            return []
+        check = self._coverage_problem if config == "sentences" else self._unmatched_problem
+        found = ((doc_id, check(doc_id, doc)) for doc_id, doc in self.docs.items())
+        return [Problem(where, doc_id, *problem) for doc_id, problem in found if problem]
+
+    def _unmatched_problem(self, doc_id: str, doc: Doc) -> tuple[str, str] | None:
+        matched = doc.store.matched
+        missing = matched.count(0, doc.first, doc.stop)
+        if not missing:
+            return None
+        first = matched.index(0, doc.first, doc.stop)
+        return (
+            f"entities[{first - doc.first}]",
+            f"{missing} of the document's {doc.stop - doc.first} entities have no mentions row (the first: {doc.store('text')[first]!r})",
+        )
+
+    def _coverage_problem(self, doc_id: str, doc: Doc) -> tuple[str, str] | None:
+        """Sentences are numbered 0..n-1, in order, and only white space lies outside them."""
+        spans = self.sentences.get(doc_id, {})
+        numbers = sorted(spans)
+        if numbers != list(range(len(numbers))):
+            missing = next(i for i, n in enumerate(numbers + [-1]) if n != i)
+            return "sentence_index", f"sentence {missing} is missing (the document's sentences are {numbers[:5]}...)"
+        pos, text = 0, doc.text
+        for number in numbers:
+            start, end = spans[number]
+            gap = text[pos:start]
+            if start < pos:
+                return "sentence_index", f"sentence {number} [{start}, {end}) overlaps or precedes the sentence before, ending at {pos}"
+            if gap and not gap.isspace():
+                return "sentence_index", f"text[{pos}:{start}] {gap.strip()[:30]!r} is in no sentence"
+            pos = end
+        tail = text[pos:]
+        if tail and not tail.isspace():
+            return "sentence_index", f"text[{pos}:{len(text)}] {tail.strip()[:30]!r} is in no sentence"
+        return self._crossing_problem(doc, [spans[n] for n in numbers])
+
+    @staticmethod
+    def _crossing_problem(doc: Doc, spans: list[tuple[int, int]]) -> tuple[str, str] | None:
+        """No sentence boundary cuts a mention (sorted merge of entities and sentences)."""
+        i = 0
+        starts, ends = doc.store("start"), doc.store("end")
+        for k in range(doc.first, doc.stop):
+            start, end = starts[k], ends[k]
+            while i < len(spans) and spans[i][1] <= start:
+                i += 1
+            if i == len(spans) or not spans[i][0] <= start < end <= spans[i][1]:
+                return f"entities[{k - doc.first}]", f"[{start}, {end}) is not inside one sentence"
+        return None
+
+
+# ------------------------------------------------------------ manifest, card
+def _corpus_problems(layout: Layout, index: Index) -> list[Problem]:
+    assert layout.corpus is not None and layout.card is not None
+    files = [p for paths in layout.files.values() for p in paths] + layout.stray
+    problems, version = _manifest_problems(layout.corpus, files, index)
+    problems += _shard_name_problems(layout)
+    if version is not None:
+        problems += [
+            Problem(str(p), "-", "(schema metadata).kronika_version", f"is {v!r}, the manifest says {version!r}")
+            for p, v in index.versions.items() if v != version
+        ]
+    return problems + _card_problems(layout, index, version)
+
+
+def _manifest_problems(corpus: Path, files: list[Path], index: Index) -> tuple[list[Problem], str | None]:
+    """The manifest lists every Parquet file, with the right sha256 and row count, and nothing else."""
+    path = corpus / MANIFEST
+    where = str(path)
+    if not path.is_file():
+        return [Problem(where, "-", "-", "manifest is missing")], None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        return [Problem(where, "-", "-", f"is not valid JSON ({_one_line(err)})")], None
+    entries = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return [Problem(where, "-", "files", "must be a list of {path, sha256, num_rows}")], None
+    problems, listed = [], set()
+    for i, entry in enumerate(entries):
+        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("sha256"), str)
+                and type(entry.get("num_rows")) is int):
+            problems.append(Problem(where, "-", f"files[{i}]", "must be {path, sha256, num_rows}"))
             continue
-        for split in info.get("splits", []):
-            files = _split_files(card.parent, config, split["name"])
-            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-            if rows != split.get("num_examples"):
-                field = f"dataset_info[{name}].splits[{split['name']}].num_examples"
-                problems.append(Problem(str(card), "-", field, f"says {split.get('num_examples')}, files hold {rows}"))
+        if entry["path"] in listed:
+            problems.append(Problem(where, "-", entry["path"], "listed twice"))
+        listed.add(entry["path"])
+        problems += _manifest_entry_problems(where, corpus, entry, index)
+    for file in files:
+        name = file.relative_to(corpus).as_posix()
+        if name not in listed:
+            problems.append(Problem(where, "-", name, "Parquet file is not listed in the manifest"))
+    version = data.get("version")
+    return problems, version if isinstance(version, str) else None
+
+
+def _manifest_entry_problems(where: str, corpus: Path, entry: dict[str, Any], index: Index) -> list[Problem]:
+    file = corpus / entry["path"]
+    if not file.is_file():
+        return [Problem(where, "-", entry["path"], "listed file is missing")]
+    if _sha256_file(file) != entry["sha256"]:
+        return [Problem(where, "-", entry["path"], "sha256 does not match the file")]
+    rows = index.rows.get(file)
+    if rows is not None and rows != entry["num_rows"]:
+        return [Problem(where, "-", entry["path"], f"num_rows says {entry['num_rows']}, the file holds {rows}")]
+    return []
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _shard_name_problems(layout: Layout) -> list[Problem]:
+    """Shards are named as push_to_hub names them: train-00000-of-0000N, none missing."""
+    problems = []
+    for paths in layout.files.values():
+        expected = [f"train-{i:05d}-of-{len(paths):05d}.parquet" for i in range(len(paths))]
+        for path, name in zip(paths, expected):
+            if path.name != name:
+                problems.append(Problem(str(path), "-", "-", f"shard name should be {name} ({len(paths)} shard(s) in the folder)"))
+                break
     return problems
+
+
+class CardError(ValueError):
+    """The card's front matter is missing or does not parse."""
 
 
 def read_card(card: Path) -> dict[str, Any]:
-    """The YAML front matter of a dataset card."""
+    """The YAML front matter of a dataset card (``{}`` if it has none)."""
     text = card.read_text(encoding="utf-8")
     if not text.startswith("---\n"):
         return {}
-    return yaml.safe_load(text[4 : text.index("\n---\n", 4)]) or {}
+    end = text.find("\n---\n", 3)
+    if end < 0:
+        raise CardError("front matter has no closing ---")
+    try:
+        meta = yaml.safe_load(text[4 : end + 1])
+    except yaml.YAMLError as err:
+        raise CardError(f"front matter is not valid YAML ({_one_line(err)})") from None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise CardError("front matter is not a YAML mapping")
+    return meta
 
 
-def _split_files(root: Path, config: dict[str, Any], split: str) -> list[Path]:
-    for entry in config.get("data_files", []):
-        if entry.get("split") == split:
-            paths = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
-            return sorted(f for p in paths for f in root.glob(p))
-    return []
+def _card_problems(layout: Layout, index: Index, version: str | None) -> list[Problem]:
+    """The card has a config per config folder, listing exactly its files, counting its rows."""
+    card = layout.card
+    assert card is not None
+    where = str(card)
+    if not card.is_file():
+        return [Problem(where, "-", "-", "dataset card is missing")]
+    try:
+        meta = read_card(card)
+    except (CardError, OSError, UnicodeDecodeError) as err:
+        return [Problem(where, "-", "-", _one_line(err))]
+    configs, infos = meta.get("configs"), meta.get("dataset_info")
+    if not meta or not isinstance(configs, list) or not isinstance(infos, list):
+        return [Problem(where, "-", "-", "front matter has no configs and dataset_info lists")]
+    by_name = {c.get("config_name"): c for c in configs if isinstance(c, dict)}
+    info_by_name = {i.get("config_name"): i for i in infos if isinstance(i, dict)}
+    problems = []
+    for name, paths in layout.files.items():
+        config, info = by_name.get(name), info_by_name.get(name)
+        if config is None or info is None:
+            problems.append(Problem(where, "-", f"configs[{name}]", "the card has no config (and dataset_info) of this name"))
+            continue
+        problems += _data_files_problems(where, card.parent, name, config, paths)
+        problems += _info_problems(where, name, info, sum(index.rows.get(p, 0) for p in paths))
+        if version is not None and config.get("version") != version:
+            problems.append(Problem(where, "-", f"configs[{name}].version", f"is {config.get('version')!r}, the manifest says {version!r}"))
+    for name in by_name:
+        if name not in layout.files:
+            problems.append(Problem(where, "-", f"configs[{name}]", "no Parquet files for this config"))
+    return problems
+
+
+def _data_files_problems(where: str, root: Path, name: str, config: dict[str, Any], paths: list[Path]) -> list[Problem]:
+    entries = [e for e in config.get("data_files") or [] if isinstance(e, dict) and e.get("split") == "train"]
+    if len(entries) != 1:
+        return [Problem(where, "-", f"configs[{name}].data_files", "must have one train split")]
+    listed = entries[0].get("path")
+    listed = listed if isinstance(listed, list) else [listed]
+    problems, matched = [], set()
+    for pattern in listed:
+        hits = sorted(root.glob(pattern)) if isinstance(pattern, str) and pattern else []
+        if not hits:
+            problems.append(Problem(where, "-", f"configs[{name}].data_files", f"{pattern!r} matches no file"))
+        matched.update(p.resolve() for p in hits)
+    present = {p.resolve() for p in paths}
+    for path in sorted(present - matched):
+        problems.append(Problem(where, "-", f"configs[{name}].data_files", f"does not list {path.relative_to(root.resolve()).as_posix()}"))
+    for path in sorted(matched - present):
+        problems.append(Problem(where, "-", f"configs[{name}].data_files", f"lists {path.name}, which is not a shard of the config"))
+    return problems
+
+
+def _info_problems(where: str, name: str, info: dict[str, Any], rows: int) -> list[Problem]:
+    problems = []
+    if info.get("features") != card_features(arrow_schema(CONFIGS[name]())):
+        problems.append(Problem(where, "-", f"dataset_info[{name}].features", "do not match the config's schema"))
+    splits = [s for s in info.get("splits") or [] if isinstance(s, dict)]
+    train = next((s for s in splits if s.get("name") == "train"), None)
+    if train is None:
+        problems.append(Problem(where, "-", f"dataset_info[{name}].splits", "has no train split"))
+    elif train.get("num_examples") != rows:
+        field_path = f"dataset_info[{name}].splits[train].num_examples"
+        problems.append(Problem(where, "-", field_path, f"says {train.get('num_examples')}, files hold {rows}"))
+    return problems
+
+
+# --------------------------------------------------------------------- JSONL
+def _validate_jsonl(path: Path) -> list[Problem]:
+    """Rows are worded by jsonschema one by one; the valid ones get the same
+    semantic checks as Parquet rows."""
+    file, problems = str(path), []
+    config, items = _jsonl_rows(path)
+    rows, labels = [], []
+    for label, row in items:
+        if isinstance(row, Problem):
+            problems.append(row)
+            continue
+        errors = schema_errors(row, config)
+        problems += [Problem(file, label, p, m) for p, m in errors]
+        if not errors:
+            rows.append(row)
+            labels.append(label)
+    index = Index()
+    batch, labels, unconverted = _to_batch(rows, labels, config)
+    problems += [Problem(file, label, "-", message) for label, message in unconverted]
+    problems += check_batch(batch, config, index, Origin([file], [0], [0], labels))
+    return problems + list(index.finish(file))
+
+
+def _to_batch(rows: list[dict[str, Any]], labels: list[str], config: str) -> tuple[pa.RecordBatch, list[str], list[tuple[str, str]]]:
+    """Rows valid by the JSON Schema as one batch; a row Arrow cannot hold (an integer
+    beyond int64) is reported by itself."""
+    schema = arrow_schema(CONFIGS[config]())
+    try:
+        return pa.RecordBatch.from_pylist(rows, schema=schema), labels, []
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        pass
+    kept, kept_labels, failed = [], [], []
+    for row, label in zip(rows, labels):
+        try:
+            pa.RecordBatch.from_pylist([row], schema=schema)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError) as err:
+            failed.append((label, f"does not convert to the Arrow schema ({_one_line(err)})"))
+            continue
+        kept.append(row)
+        kept_labels.append(label)
+    return pa.RecordBatch.from_pylist(kept, schema=schema), kept_labels, failed
+
+
+def _jsonl_rows(path: Path) -> tuple[str, list[tuple[str, dict[str, Any] | Problem]]]:
+    parsed: list[tuple[int, Any]] = []
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                parsed.append((number, json.loads(line)))
+            except json.JSONDecodeError as err:
+                parsed.append((number, Problem(str(path), f"line {number}", "-", f"invalid JSON ({err.msg})")))
+    first = next((r for _, r in parsed if isinstance(r, dict)), {})
+    config = config_of(path, first)
+    items = []
+    for number, row in parsed:
+        rid = record_id(config, [row.get(k) for k in SORT_KEYS[config]]) if isinstance(row, dict) else ""
+        items.append(((f"{rid} (line {number})" if rid else f"line {number}"), row))
+    return config, items
+
+
+# ---------------------------------------------------------------- one row
+def check_row(row: Any, config: str = "documents") -> list[tuple[str, str]]:
+    """(field path, message) for everything wrong with one row of ``config`` on its own."""
+    errors = schema_errors(row, config)
+    if errors:
+        return errors
+    batch = pa.RecordBatch.from_pylist([row], schema=arrow_schema(CONFIGS[config]()))
+    return [(path, message) for _, path, message in CHECKS[config](batch, Index(), PREPARE[config](batch))]
