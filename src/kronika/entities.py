@@ -12,6 +12,10 @@ from the document:
   adjectives and genitive complements, titles before names ("rzecznik",
   "premier"), demonyms (BSNLP tags "Polacy" as PER), and document-level
   consistency (a surname seen in a full name is PER everywhere in the article).
+  A capitalised run longer than ``record.MAX_MENTION_CHARS`` (300) characters is
+  no name: it is cut, between words, into pieces of at most that length, each
+  read as a run of its own (``_pieces``), so no mention is longer than that and
+  the rules stay linear in the article (a word that long is in no run at all).
 
 ``merge_layers`` resolves overlaps: longer span first, then layer priority
 (gazetteer before rules), then position; a mention overlapping or crossing an

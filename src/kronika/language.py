@@ -61,7 +61,8 @@ Rules for ``und`` and scores
   foreign quotation gets a span covering exactly the text inside the marks.
   "Prose" means at least ``MIN_PROSE_WORDS`` words that are not capitalised:
   names alone never switch the language. URLs, handles, hashtags and the like
-  are removed before any detection. Adjacent
+  are removed before any detection (domains of at most 12 labels of at most 63
+  characters, so that the pattern stays linear in the text). Adjacent
   spans of one language (only whitespace between them) are merged; the merged
   score is the length-weighted mean. All scores are rounded to 4 decimals.
 """
@@ -154,7 +155,7 @@ _QUOTES = re.compile(r"„([^„”“\n]+)[”“\"]|“([^“”\n]+)”|\"([^
 # Linear in the text (issue 10): right after a "]" it reads only up to the next
 # "]" (``\S*`` there made a token like "]]]]...@" quadratic: every "]" rescanned
 # the rest of the token); at a token start it reads the whole token as before.
-# Domains have at most ``_LABELS`` dot-separated labels of at most 63
+# Domains have at most ``_LABELS`` + 2 dot-separated labels of at most 63
 # characters (DNS's limit): unbounded, each of the many word boundaries of a
 # chain like "a-b-c-d-..." or "Ab.Ab.Ab..." rescanned the rest of the chain.
 _LABELS = 10
