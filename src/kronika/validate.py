@@ -135,7 +135,7 @@ class Layout:
 
 def layout_of(folder: Path) -> Layout:
     """A repo root (README.md + corpus/), a corpus folder (config subfolders), or loose files."""
-    if (folder / "corpus").is_dir() and (folder / CARD).is_file():
+    if (folder / "corpus").is_dir() and ((folder / CARD).is_file() or any((folder / "corpus" / c).is_dir() for c in CONFIGS)):
         corpus, card = folder / "corpus", folder / CARD
     elif any((folder / config).is_dir() for config in CONFIGS):
         corpus, card = folder, folder.parent / CARD
@@ -914,8 +914,8 @@ class SentenceMerge:
             self.index.add_sentence(doc_id, number, self.starts[row], self.ends[row])
             doc = self.index.document(doc_id)
             if doc is None:
-                if self.index.orphan(doc_id):
-                    yield row, "doc_id", "no document with this id"
+                if self.index.orphan("sentences", doc_id):
+                    yield row, "doc_id", "no document with this id (nor for the rows after it with this doc_id)"
                 continue
             if self.language[row] != doc.language:
                 yield row, "language", f"is {self.language[row]!r}, the document's is {doc.language!r}"
@@ -1044,6 +1044,7 @@ class Index:
         self.expect_all = expect_all  # a corpus folder: every config must be there
         self.docs: dict[str, Doc] = {}
         self.broken: set[str] = set()  # documents that failed the schema: their rows are not cross-checked
+        self.orphans: set[tuple[str, str]] = set()  # (config, doc_id) reported as having no document
         self.seen: set[str] = set()
         self.incomplete: set[str] = set()  # configs with a file that could not be read to the end
         self.last_key: dict[str, Any] = {}
@@ -1073,9 +1074,15 @@ class Index:
     def document(self, doc_id: str) -> Doc | None:
         return self.docs.get(doc_id)
 
-    def orphan(self, doc_id: str) -> bool:
-        """A derived row whose document is not there (and not just unreadable or broken)."""
-        return bool(self.docs or self.expect_all) and "documents" not in self.incomplete and doc_id not in self.broken
+    def orphan(self, config: str, doc_id: str) -> bool:
+        """The first derived row of a document that is not there (and not just
+        unreadable or broken): one line per document, not one per row."""
+        if not (self.docs or self.expect_all) or "documents" in self.incomplete or doc_id in self.broken:
+            return False
+        if (config, doc_id) in self.orphans:
+            return False
+        self.orphans.add((config, doc_id))
+        return True
 
     # -- derived rows
     def cross_check(self, config: str, row: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -1091,8 +1098,8 @@ class Index:
     def mention_problems(self, m: dict[str, Any]) -> Iterator[tuple[str, str]]:
         doc = self.docs.get(m["doc_id"])
         if doc is None:
-            if self.orphan(m["doc_id"]):
-                yield "doc_id", "no document with this id"
+            if self.orphan("mentions", m["doc_id"]):
+                yield "doc_id", "no document with this id (nor for the rows after it with this doc_id)"
             return
         if m["language"] != doc.language:
             yield "language", f"is {m['language']!r}, the document's is {doc.language!r}"
@@ -1273,7 +1280,7 @@ def read_card(card: Path) -> dict[str, Any]:
     if end < 0:
         raise CardError("front matter has no closing ---")
     try:
-        meta = yaml.safe_load(text[4 : end + 1])
+        meta = yaml.load(text[4 : end + 1], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C: 30x faster
     except yaml.YAMLError as err:
         raise CardError(f"front matter is not valid YAML ({_one_line(err)})") from None
     if meta is None:
