@@ -183,12 +183,16 @@ def _import(argv: list[str]) -> int:
 
 
 # Commands with their own argument parsers; argv is handed over as it is.
-FORWARDED = {"eval-language": _eval_language, "eval-entities": _eval_entities, "export": _export, "import": _import}
+FORWARDED = {"eval-language": _eval_language, "eval-entities": _eval_entities, "export": _export, "import": _import,
+             "view": lambda argv: __import__("kronika.view", fromlist=["main"]).main(argv),  # imported when run, like the others
+             "train": lambda argv: __import__("kronika.train", fromlist=["main"]).main(argv)}
 FORWARDED_HELP = {
     "eval-language": "measure language identification on a gold JSONL file",
     "eval-entities": "measure the automatic entity layer on a gold JSONL file",
     "export": "export annotations (conll, spacy, labelstudio, brat)",
     "import": "import annotations into gold layers (conll, spacy, labelstudio, brat)",
+    "view": "write a static HTML site to review documents, entities and language spans",
+    "train": "train the entity model (crf_v1) from gold layers or gold JSONL",
 }
 
 
