@@ -149,3 +149,78 @@ def test_not_parquet(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "x.parquet").write_bytes(b"hello")
     assert main(["validate", str(tmp_path / "x.parquet")]) == 1
     assert "not a readable Parquet file" in capsys.readouterr().out
+
+
+def test_words_are_counted_exactly_as_count_words() -> None:
+    """The RE2 count spells out Python's \\w; characters beyond the BMP go to count_words."""
+    from kronika.record import count_words
+    from kronika.validate import word_counts
+
+    texts = [
+        "Ala ma kota.", "", "   ", "F-16, Kirby’ego i m.in. 10-13 -- x", "ż_1 ...a'b'c.d- -e", "Straße ٣٤ Σίσυφος 中文",
+        "e\u0301cole a\u0308 x\u00b2 \u2160\u2161", "emoji 😀 w tekście 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𐐀𐐁", "Тест, ещё: раз-два!", "x" * 10_000,
+    ]
+    assert word_counts(pa.array(texts)) == [count_words(t) for t in texts]
+
+
+def test_schema_rules_come_from_the_json_schema() -> None:
+    from kronika.record import LABELS
+    from kronika.validate import RULES, Rule
+
+    assert Rule(("entities", "[]", "label"), "enum", tuple(LABELS)) in RULES["documents"]
+    assert Rule(("metadata", "date"), "null") not in RULES["documents"]  # nullable
+    assert Rule(("ner_tags", "[]"), "maximum", 10) in RULES["sentences"]
+    assert Rule(("context",), "minLength", 1) in RULES["mentions"]
+
+
+def test_header_and_title_are_recomputed(tmp_path: Path) -> None:
+    row = good_row()
+    header, text = row["metadata"]["header"], row["text"]
+    row["metadata"].update(header="", date=None, date_precision=None, sha256=__import__("hashlib").sha256((header + text).encode()).hexdigest())
+    row["text"] = header + text
+    row["metadata"]["char_count"] = len(row["text"])
+    found = messages(write_jsonl(tmp_path / "rows.jsonl", [row]))
+    assert any("metadata.header: is empty, but the text starts with the inline header 'date 2023-09 '" in m for m in found), found
+    titled = good_row()
+    titled["metadata"]["title"] = "Władimir Putin"
+    found = messages(write_jsonl(tmp_path / "titled.jsonl", [titled]))
+    assert any("metadata.title: must be null: a file with an inline header has no title" in m for m in found), found
+
+
+def test_derived_rows_must_match_their_document(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path, [good_row("a")])
+    shard = next((corpus / "mentions").glob("*.parquet"))
+    rows = pq.read_table(shard).to_pylist()
+    rows[1]["lemma"] = "Kim"
+    write_parquet(config_table(rows, "mentions", "0.0.0"), shard)
+    found = messages(corpus)
+    assert any("record a@29: lemma: is 'Kim', the document's entity has 'Kim Dzong Un'" in m for m in found), found
+    assert any("manifest.json: record -: mentions/train-00000-of-00001.parquet: sha256 does not match the file" in m for m in found), found
+
+
+def test_dropped_sentence_row_is_caught(tmp_path: Path) -> None:
+    plain = parse_seed("Tytuł\n\nPierwsze zdanie. Drugie zdanie.\n".encode(), "c.txt")
+    row = assemble(plain, language="pl", language_script="pol_Latn", language_score=0.9, languages=[], entities=[], entity_status="none")
+    corpus = write_corpus(tmp_path, [row])
+    shard = next((corpus / "sentences").glob("*.parquet"))
+    write_parquet(config_table(pq.read_table(shard).to_pylist()[:-1], "sentences", "0.0.0"), shard)
+    found = messages(corpus)
+    assert any("record c: sentence_index: text[23:39] 'Drugie zdanie.' is in no sentence" in m for m in found), found
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda c: (c / "manifest.json").unlink(), "manifest.json: record -: -: manifest is missing"),
+        (lambda c: (c / "manifest.json").write_text("{", encoding="utf-8"), "manifest.json: record -: -: is not valid JSON"),
+        (lambda c: (c.parent / "README.md").unlink(), "README.md: record -: -: dataset card is missing"),
+        (lambda c: (c.parent / "README.md").write_text("---\nconfigs: [\n---\n", encoding="utf-8"), "README.md: record -: -: front matter is not valid YAML"),
+        (lambda c: next((c / "documents").glob("*.parquet")).write_bytes(b"PAR1"), "not a readable Parquet file"),
+    ],
+    ids=["no manifest", "bad manifest", "no card", "bad card", "truncated"],
+)
+def test_corpus_level_damage_is_one_line(tmp_path: Path, damage, expected: str) -> None:
+    corpus = write_corpus(tmp_path, [good_row("a")])
+    damage(corpus)
+    found = messages(corpus)
+    assert any(expected in m for m in found), found

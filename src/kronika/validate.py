@@ -28,6 +28,7 @@ import json
 import queue
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -83,6 +84,8 @@ class Problem:
 
 # (row in the batch, field path, message): what the per-config checks yield
 Found = Iterator[tuple[int, str, str]]
+# per-row values computed beside the checks (word counts), each to be asked for when needed
+Extras = dict[str, Callable[[], list[Any]]]
 
 
 def validate_path(path: Path, timings: dict[str, float] | None = None) -> list[Problem]:
@@ -197,7 +200,7 @@ class Unit:
     config: str
     batch: pa.RecordBatch
     origin: Origin
-    extras: dict[str, list[Any]]
+    extras: Extras
 
 
 def check_parquet_files(paths: list[Path], config: str | None, index: Index) -> list[Problem]:
@@ -242,7 +245,7 @@ def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
 
 
 def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit | Problem]:
-    pending: list[tuple[pa.RecordBatch, str, int]] = []
+    pending: list[tuple[pa.RecordBatch, str, int, Extras]] = []
     for path in paths:
         pf, config, found = _open_parquet(path, config, index)
         yield from found
@@ -252,8 +255,8 @@ def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit
             if isinstance(item, Problem):
                 yield item
                 continue
-            pending.append(item)
-            if sum(b.num_rows for b, _, _ in pending) >= UNIT_ROWS:
+            pending.append((*item, PREPARE[config](item[0])))
+            if sum(p[0].num_rows for p in pending) >= UNIT_ROWS:
                 yield _unit(pending, config)
                 pending = []
     if pending and config is not None:
@@ -300,15 +303,21 @@ def _read_batches(pf: pq.ParquetFile, file: str, config: str, index: Index) -> I
         base += batch.num_rows
 
 
-def _unit(pending: list[tuple[pa.RecordBatch, str, int]], config: str) -> Unit:
+def _unit(pending: list[tuple[pa.RecordBatch, str, int, Extras]], config: str) -> Unit:
     if len(pending) == 1:
         batch = pending[0][0]
     else:
-        table = pa.Table.from_batches([b for b, _, _ in pending])
+        table = pa.Table.from_batches([p[0] for p in pending])
         batch = pa.RecordBatch.from_arrays([c.combine_chunks() for c in table.columns], schema=table.schema)
-    starts = list(accumulate((b.num_rows for b, _, _ in pending[:-1]), initial=0))
-    origin = Origin([f for _, f, _ in pending], starts, [base for _, _, base in pending])
-    return Unit(config, batch, origin, PREPARE[config](batch))
+    starts = list(accumulate((p[0].num_rows for p in pending[:-1]), initial=0))
+    origin = Origin([p[1] for p in pending], starts, [p[2] for p in pending])
+    parts = [p[3] for p in pending]
+    extras = {name: _joined([part[name] for part in parts]) for name in parts[0]}
+    return Unit(config, batch, origin, extras)
+
+
+def _joined(parts: list[Callable[[], list[Any]]]) -> Callable[[], list[Any]]:
+    return lambda: [value for part in parts for value in part()]
 
 
 def _schema_problems(actual: pa.Schema, file: str, config: str) -> Iterator[Problem]:
@@ -483,7 +492,7 @@ class Origin:
 
 
 def check_batch(
-    batch: pa.RecordBatch, config: str, index: Index, origin: Origin, extras: dict[str, list[Any]] | None = None
+    batch: pa.RecordBatch, config: str, index: Index, origin: Origin, extras: Extras | None = None
 ) -> Iterator[Problem]:
     """Schema rules first; rows that break one are worded by jsonschema and left out
     of the semantic checks (which rely on types and non-null values)."""
@@ -499,10 +508,18 @@ def check_batch(
     keep = [i for i in range(batch.num_rows) if i not in flagged] if flagged else None
     if keep is not None:
         batch = batch.take(pa.array(keep, pa.int64()))
-        extras = {name: [values[i] for i in keep] for name, values in extras.items()}
+        extras = {name: _kept(values, keep) for name, values in extras.items()}
     for row, path, message in CHECKS[config](batch, index, extras):
         row = row if keep is None else keep[row]
         yield Problem(origin.file(row), label(row), path, message)
+
+
+def _kept(values: Callable[[], list[Any]], keep: list[int]) -> Callable[[], list[Any]]:
+    def kept() -> list[Any]:
+        every = values()
+        return [every[i] for i in keep]
+
+    return kept
 
 
 def _structure_flags(batch: pa.RecordBatch, config: str, flagged: dict[int, Any]) -> dict[int, list[tuple[str, str]]]:
@@ -624,10 +641,16 @@ def word_counts(texts: pa.Array) -> list[int]:
     return counts
 
 
-def _prepare_documents(batch: pa.RecordBatch) -> dict[str, list[Any]]:
-    """Word counts, in the reader thread: one long RE2 call that holds no GIL. (Work
-    that takes and drops the GIL per row would stall both threads instead.)"""
-    return {"words": word_counts(batch.column("text"))}
+@cache
+def _counter() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="kronika-validate-count")
+
+
+def _prepare_documents(batch: pa.RecordBatch) -> Extras:
+    """Word counts, started as soon as a batch is read, in a thread of their own: one
+    long RE2 call that holds no GIL, beside the reading and the Python checks.
+    (Work that takes and drops the GIL per row would stall the threads instead.)"""
+    return {"words": _counter().submit(word_counts, batch.column("text")).result}
 
 
 def _plain_sha256(batch: pa.RecordBatch) -> list[str | None]:
@@ -696,7 +719,7 @@ class EntityStore:
         return self.fields[name]
 
 
-def _check_documents(batch: pa.RecordBatch, index: Index, extras: dict[str, list[Any]]) -> Found:
+def _check_documents(batch: pa.RecordBatch, index: Index, extras: Extras) -> Found:
     """Metadata recomputed from the text, spans, order; then the rows go into the index."""
     cols = DocumentColumns.of(batch)
     order, repeats = _order_problems("documents", cols.ids, index)
@@ -712,7 +735,7 @@ def _check_documents(batch: pa.RecordBatch, index: Index, extras: dict[str, list
     yield from _status_problems(cols)
     yield from index.add_documents(cols, repeats)
     stored = pc.struct_field(batch.column("metadata"), "word_count").to_pylist()
-    for row, (got, want) in enumerate(zip(stored, extras["words"])):
+    for row, (got, want) in enumerate(zip(stored, extras["words"]())):
         if got != want:
             yield row, "metadata.word_count", f"is {got}, text has {want} words"
 
@@ -846,7 +869,7 @@ _TAG_LABELS = pa.array([tag[2:] for tag in BIO_TAGS])
 _INSIDE = pa.array([i for i, tag in enumerate(BIO_TAGS) if tag.startswith("I-")], pa.int64())
 
 
-def _check_sentences(batch: pa.RecordBatch, index: Index, extras: dict[str, list[Any]]) -> Found:
+def _check_sentences(batch: pa.RecordBatch, index: Index, extras: Extras) -> Found:
     """Tokens in order inside their sentence, well-formed BIO (vectorised); then each
     row against its document: tokens are the text there, tags its aligned mentions."""
     keys = list(zip(batch.column("doc_id").to_pylist(), batch.column("sentence_index").to_pylist()))
@@ -984,7 +1007,7 @@ def _decode_bio(starts: list[int], ends: list[int], tags: list[int]) -> set[tupl
 MENTION_COLUMNS = ("doc_id", *ENTITY_FIELDS, "language", "sentence_index", "sentence_start", "sentence_end", "context_start", "context_end", "context")
 
 
-def _check_mentions(batch: pa.RecordBatch, index: Index, extras: dict[str, list[Any]]) -> Found:
+def _check_mentions(batch: pa.RecordBatch, index: Index, extras: Extras) -> Found:
     """Each row is its document's entity with the same start (every copied field
     equal), its context window is recomputed, its sentence is the ``sentences`` row."""
     cols = {name: batch.column(name).to_pylist() for name in MENTION_COLUMNS}
@@ -1012,12 +1035,12 @@ def _window_problems(m: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "text", "is not the context text at the mention's offsets"
 
 
-PREPARE: dict[str, Callable[[pa.RecordBatch], dict[str, list[Any]]]] = {
+PREPARE: dict[str, Callable[[pa.RecordBatch], Extras]] = {
     "documents": _prepare_documents,
     "mentions": lambda batch: {},
     "sentences": lambda batch: {},
 }
-CHECKS: dict[str, Callable[[pa.RecordBatch, Index, dict[str, list[Any]]], Found]] = {
+CHECKS: dict[str, Callable[[pa.RecordBatch, Index, Extras], Found]] = {
     "documents": _check_documents,
     "mentions": _check_mentions,
     "sentences": _check_sentences,
