@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ("documents", "mentions", "sentences")
 TIMED = """
 import json, sys

@@ -68,7 +68,6 @@ READ_AHEAD = 2  # units the reader thread may be ahead
 CHECK_ORDER = ("documents", "sentences", "mentions")
 SORT_KEYS = {"documents": ("id",), "mentions": ("doc_id", "start"), "sentences": ("doc_id", "sentence_index")}
 ENTITY_FIELDS = ("start", "end", "text", "label", "lemma", "entity_id", "source", "score")
-SHARD_NAME = re.compile(r"train-(\d{5})-of-(\d{5})\.parquet")
 
 
 @dataclass(frozen=True)
@@ -285,7 +284,7 @@ def _open_parquet(path: Path, config: str | None, index: Index) -> tuple[pq.Parq
 def _read_batches(pf: pq.ParquetFile, file: str, config: str, index: Index) -> Iterator[tuple[pa.RecordBatch, str, int] | Problem]:
     """Batches with the expected schema (field metadata and all), or one Problem
     where the file stops decoding: a page failing its CRC, invalid UTF-8, ..."""
-    schema = arrow_schema(CONFIGS[config]())
+    schema = expected_schema(config)
     batches = pf.iter_batches(batch_size=BATCH_ROWS, use_threads=False)  # threads cost more than they win on shards
     base = 0
     while True:
@@ -320,9 +319,19 @@ def _joined(parts: list[Callable[[], list[Any]]]) -> Callable[[], list[Any]]:
     return lambda: [value for part in parts for value in part()]
 
 
+@cache
+def expected_schema(config: str) -> pa.Schema:
+    return arrow_schema(CONFIGS[config]())
+
+
+@cache
+def _expected_features(config: str) -> dict[str, Any]:
+    return {"info": {"features": hf_features(expected_schema(config))}}
+
+
 def _schema_problems(actual: pa.Schema, file: str, config: str) -> Iterator[Problem]:
     """Compare a file's Arrow schema with the expected one, column by column."""
-    expected = arrow_schema(CONFIGS[config]())
+    expected = expected_schema(config)
     for fld in expected:
         if fld.name not in actual.names:
             yield Problem(file, "-", fld.name, "column is missing")
@@ -337,7 +346,7 @@ def _schema_problems(actual: pa.Schema, file: str, config: str) -> Iterator[Prob
 def _metadata_problems(schema: pa.Schema, file: str, config: str) -> list[Problem]:
     """The HF features in the file metadata are what ``datasets`` loads (class labels included)."""
     raw = (schema.metadata or {}).get(b"huggingface")
-    expected = {"info": {"features": hf_features(arrow_schema(CONFIGS[config]()))}}
+    expected = _expected_features(config)
     try:
         found = json.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError):
@@ -447,8 +456,10 @@ def flag_rows(batch: pa.RecordBatch, config: str) -> dict[int, list[Rule]]:
     leaves, flagged = Leaves(batch), {}
     for rule in RULES[config]:
         values, rows = leaves.get(rule.path)
+        if rule.kind == "null" and not values.null_count:
+            continue
         bad = _violations(rule, values)
-        if not pc.any(bad).as_py():
+        if not bad.true_count:
             continue
         hits = pc.indices_nonzero(bad)
         for row in set((hits if rows is None else pc.take(rows, hits)).to_pylist()):
@@ -826,20 +837,25 @@ def _block_gap_problems(cols: DocumentColumns) -> Found:
     offsets, blocks = cols.blocks
     starts, ends = blocks["start"], blocks["end"]
     for row, text in enumerate(cols.texts):
-        pos = 0
-        for k in range(offsets[row], offsets[row + 1]):
+        pos, first = 0, offsets[row]
+        for k in range(first, offsets[row + 1]):
             s, e = starts[k], ends[k]
             gap = text[pos:s]
-            if gap and not gap.isspace():
-                yield row, f"blocks[{k - offsets[row]}].start", f"non-blank text {gap.strip()[:30]!r} lies outside every block"
-            elif k > offsets[row] and gap.count("\n") < 2:
-                yield row, f"blocks[{k - offsets[row]}].start", "no blank line separates the block from the one before"
-            if text[s : s + 1].isspace() or text[e - 1 : e].isspace():
-                yield row, f"blocks[{k - offsets[row]}]", "block begins or ends with white space"
-            pos = max(pos, e)
+            if (gap and not gap.isspace()) or (k > first and gap.count("\n") < 2) or text[s : s + 1].isspace() or text[e - 1 : e].isspace():
+                yield row, *_block_problem(text, pos, s, e, k - first)
+            pos = e if e > pos else pos
         tail = text[pos:]
         if tail and not tail.isspace():
             yield row, f"blocks[{offsets[row + 1] - offsets[row]}].start", f"non-blank text {tail.strip()[:30]!r} lies outside every block"
+
+
+def _block_problem(text: str, pos: int, start: int, end: int, number: int) -> tuple[str, str]:
+    gap = text[pos:start]
+    if gap and not gap.isspace():
+        return f"blocks[{number}].start", f"non-blank text {gap.strip()[:30]!r} lies outside every block"
+    if number and gap.count("\n") < 2:
+        return f"blocks[{number}].start", "no blank line separates the block from the one before"
+    return f"blocks[{number}]", "block begins or ends with white space"
 
 
 def _entity_text_problems(cols: DocumentColumns) -> Found:
@@ -1087,7 +1103,7 @@ class Index:
 
     def add_document(self, row: dict[str, Any]) -> None:
         """One ``documents`` row given as a dict (tests, tools)."""
-        batch = pa.RecordBatch.from_pylist([row], schema=arrow_schema(CONFIGS["documents"]()))
+        batch = pa.RecordBatch.from_pylist([row], schema=expected_schema("documents"))
         list(self.add_documents(DocumentColumns.of(batch), set()))
 
     def note_broken(self, config: str, record: dict[str, Any]) -> None:
@@ -1110,7 +1126,7 @@ class Index:
     # -- derived rows
     def cross_check(self, config: str, row: dict[str, Any]) -> Iterator[tuple[str, str]]:
         """Check one derived row given as a dict against the documents added so far."""
-        batch = pa.RecordBatch.from_pylist([row], schema=arrow_schema(CONFIGS[config]()))
+        batch = pa.RecordBatch.from_pylist([row], schema=expected_schema(config))
         self.last_key.pop(config, None)
         for _, path, message in CHECKS[config](batch, self, PREPARE[config](batch)):
             yield path, message
@@ -1447,5 +1463,5 @@ def check_row(row: Any, config: str = "documents") -> list[tuple[str, str]]:
     errors = schema_errors(row, config)
     if errors:
         return errors
-    batch = pa.RecordBatch.from_pylist([row], schema=arrow_schema(CONFIGS[config]()))
+    batch = pa.RecordBatch.from_pylist([row], schema=expected_schema(config))
     return [(path, message) for _, path, message in CHECKS[config](batch, Index(), PREPARE[config](batch))]
