@@ -5,7 +5,7 @@
     python scripts/bench_validate.py --news ../shared/data/news   # build one first (in a temp folder)
 
 Per config: each run is a fresh process that validates the whole corpus folder
-and reports the seconds spent per config (documents, sentences, mentions: each
+and reports the seconds (wall, and CPU of all its threads) spent per config (documents, sentences, mentions: each
 config's rows and its cross-checks; `corpus` is the manifest and the card); the
 best of ``--repeat`` runs is taken. The wall time of `kronika validate` (process
 start-up included) is measured the same way. Linearity: one article of 1 MB and
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -75,11 +76,15 @@ def per_config(corpus: Path, repeat: int) -> dict:
     rows = rows_per_config(corpus)
     runs = [timed_run(corpus) for _ in range(repeat)]
     best = {name: min(r["timings"].get(name, 0.0) for r in runs) for name in (*CONFIGS, "corpus")}
+    cpu = {name: min(r["timings"].get(f"cpu:{name}", 0.0) for r in runs) for name in (*CONFIGS, "corpus")}
     wall = min(cli_seconds(corpus) for _ in range(repeat))
     return {
         "rows": rows,
         "seconds": {k: round(v, 4) for k, v in best.items()},
+        "cpu_seconds": {k: round(v, 4) for k, v in cpu.items()},
         "rows_per_second": {c: round(rows[c] / best[c]) if best[c] else None for c in CONFIGS},
+        "rows_per_cpu_second": {c: round(rows[c] / cpu[c]) if cpu[c] else None for c in CONFIGS},
+        "load_average": round(os.getloadavg()[0], 2),
         "cli_wall_seconds": round(wall, 3),
         "cli_rows_per_second": round(sum(rows.values()) / wall),
         "problems": runs[0]["problems"],
@@ -141,7 +146,9 @@ def main() -> int:
         result = {"corpus": str(args.corpus or args.news), **per_config(corpus, args.repeat)}
         for config in CONFIGS:
             print(f"{config:10s} {result['rows'][config]:8d} rows  {result['seconds'][config]:7.3f} s  "
-                  f"{result['rows_per_second'][config] or 0:9d} rows/s")
+                  f"{result['rows_per_second'][config] or 0:9d} rows/s  ({result['cpu_seconds'][config]:.3f} CPU s: "
+                  f"{result['rows_per_cpu_second'][config] or 0} rows per CPU second)")
+        print(f"load average {result['load_average']} on {os.cpu_count()} cores")
         print(f"kronika validate: {result['cli_wall_seconds']} s wall (start-up included), {result['problems']} problem(s)")
         if not args.no_linearity:
             result["linearity"] = linearity(article_text(corpus, args.news), work, args.repeat)

@@ -91,7 +91,7 @@ def validate_path(path: Path, timings: dict[str, float] | None = None) -> list[P
     """All problems found in ``path`` (a folder, ``.parquet`` or ``.jsonl``).
 
     ``timings``, if given, receives the seconds spent per config (and ``corpus``
-    for the manifest and card), for ``scripts/bench_validate.py``.
+    for the manifest and card), wall and CPU, for ``scripts/bench_validate.py``.
     """
     timings = {} if timings is None else timings
     if not path.exists():
@@ -110,11 +110,13 @@ def validate_path(path: Path, timings: dict[str, float] | None = None) -> list[P
 
 @contextmanager
 def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    started = time.perf_counter()
+    """Wall seconds under ``name``, CPU seconds of the process (all threads) under ``cpu:name``."""
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+        timings[f"cpu:{name}"] = timings.get(f"cpu:{name}", 0.0) + time.process_time() - cpu
 
 
 def _one_line(err: BaseException) -> str:
@@ -222,8 +224,9 @@ class _Failed:
 def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
     """Run a generator in a reader thread, READ_AHEAD items ahead of its consumer.
 
-    Reading, decompressing, regex counts and hashing release the GIL, so they run
-    on another core while this thread does the checks that need Python.
+    Reading and decompressing release the GIL (and the word counts run in a thread
+    of their own), so they use another core while this thread does the checks that
+    need Python.
     """
     channel: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
     done = object()
@@ -244,7 +247,7 @@ def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
 
 
 def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit | Problem]:
-    pending: list[tuple[pa.RecordBatch, str, int, Extras]] = []
+    pending: list[tuple[pa.RecordBatch, str, int]] = []
     for path in paths:
         pf, config, found = _open_parquet(path, config, index)
         yield from found
@@ -254,7 +257,7 @@ def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit
             if isinstance(item, Problem):
                 yield item
                 continue
-            pending.append((*item, PREPARE[config](item[0])))
+            pending.append(item)
             if sum(p[0].num_rows for p in pending) >= UNIT_ROWS:
                 yield _unit(pending, config)
                 pending = []
@@ -302,7 +305,7 @@ def _read_batches(pf: pq.ParquetFile, file: str, config: str, index: Index) -> I
         base += batch.num_rows
 
 
-def _unit(pending: list[tuple[pa.RecordBatch, str, int, Extras]], config: str) -> Unit:
+def _unit(pending: list[tuple[pa.RecordBatch, str, int]], config: str) -> Unit:
     if len(pending) == 1:
         batch = pending[0][0]
     else:
@@ -310,13 +313,7 @@ def _unit(pending: list[tuple[pa.RecordBatch, str, int, Extras]], config: str) -
         batch = pa.RecordBatch.from_arrays([c.combine_chunks() for c in table.columns], schema=table.schema)
     starts = list(accumulate((p[0].num_rows for p in pending[:-1]), initial=0))
     origin = Origin([p[1] for p in pending], starts, [p[2] for p in pending])
-    parts = [p[3] for p in pending]
-    extras = {name: _joined([part[name] for part in parts]) for name in parts[0]}
-    return Unit(config, batch, origin, extras)
-
-
-def _joined(parts: list[Callable[[], list[Any]]]) -> Callable[[], list[Any]]:
-    return lambda: [value for part in parts for value in part()]
+    return Unit(config, batch, origin, PREPARE[config](batch))
 
 
 @cache
@@ -658,7 +655,7 @@ def _counter() -> ThreadPoolExecutor:
 
 
 def _prepare_documents(batch: pa.RecordBatch) -> Extras:
-    """Word counts, started as soon as a batch is read, in a thread of their own: one
+    """Word counts, started as soon as a unit is read, in a thread of their own: one
     long RE2 call that holds no GIL, beside the reading and the Python checks.
     (Work that takes and drops the GIL per row would stall the threads instead.)"""
     return {"words": _counter().submit(word_counts, batch.column("text")).result}
