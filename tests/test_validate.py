@@ -8,14 +8,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from kronika.assemble import assemble
 from kronika.cli import main
 from kronika.ingest import parse_seed
-from kronika.record import LanguageSpan, Mention
+from kronika.record import CONFIGS, LanguageSpan, Mention, arrow_schema, card_features
 from kronika.validate import validate_path
 from kronika.views import SentenceTable, mention_rows, sentence_spans
-from kronika.write import card_yaml, config_schema, config_table, document_table, sha256_file, write_card, write_json, write_parquet
+from kronika.write import config_schema, config_table, document_table, sha256_file, write_json, write_parquet, write_text
 
 TEXT = "date 2023-09 Władimir Putin spotkał się z Kim Dzong Unem we Władywostoku.\n"
 
@@ -27,10 +28,21 @@ def good_row(doc_id: str = "doc1") -> dict:
         _mention(doc.text, "Kim Dzong Unem", "Kim Dzong Un", "PER-Kim-Dzong-Un"),
     ]
     span = LanguageSpan(0, len(doc.text.rstrip()), "pl", 0.99)
-    return assemble(
+    return published(assemble(
         doc, language="pl", language_script="pol_Latn", language_score=0.99,
         languages=[span], entities=mentions, entity_status="gold",
-    )
+    ))
+
+
+# Fields the build sets over the whole corpus, after `assemble` (when the schema has them).
+CORPUS_FIELDS = {"duplicate_cluster": None, "duplicate_count": 1}
+
+
+def published(row: dict) -> dict:
+    """``row`` as the build publishes it: with the corpus-level fields of a document without copies."""
+    properties = CONFIGS["documents"]()["properties"]
+    row.update({k: v for k, v in CORPUS_FIELDS.items() if k in properties and k not in row})
+    return row
 
 
 def _mention(text: str, surface: str, lemma: str, entity_id: str) -> Mention:
@@ -62,9 +74,20 @@ def write_corpus(root: Path, rows: list[dict], num_examples: int | None = None) 
         count = table.num_rows if num_examples is None or config != "documents" else num_examples
         splits[config] = {"paths": [f"corpus/{name}"], "num_examples": count, "num_bytes": table.nbytes}
     write_json(corpus / "manifest.json", {"name": "kronika", "version": "0.0.0", "files": entries})
-    front = card_yaml(version="0.0.0", splits=splits, languages=["pl"])
-    write_card(root / "README.md", front)
+    write_text(root / "README.md", f"---\n{yaml.safe_dump(card(splits), sort_keys=False, allow_unicode=True)}---\n# Kronika\n")
     return corpus
+
+
+def card(splits: dict[str, dict]) -> dict:
+    """The card's front matter as ``datasets`` reads it (written here, not by kronika.write,
+    so that these tests pin what validate expects)."""
+    configs = [{"config_name": c, "version": "0.0.0", "data_files": [{"split": "train", "path": s["paths"]}]} for c, s in splits.items()]
+    infos = [
+        {"config_name": c, "features": card_features(arrow_schema(CONFIGS[c]())),
+         "splits": [{"name": "train", "num_bytes": s["num_bytes"], "num_examples": s["num_examples"]}]}
+        for c, s in splits.items()
+    ]
+    return {"pretty_name": "Kronika", "configs": configs, "dataset_info": infos}
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -78,7 +101,7 @@ def messages(path: Path) -> list[str]:
 
 def test_good_corpus_is_valid(tmp_path: Path) -> None:
     plain = parse_seed("Tytuł\n\nTekst bez nagłówka.\n".encode(), "c.txt")
-    no_header = assemble(plain, language="und", language_script="und", language_score=0.0, languages=[], entities=[], entity_status="none")
+    no_header = published(assemble(plain, language="und", language_script="und", language_score=0.0, languages=[], entities=[], entity_status="none"))
     corpus = write_corpus(tmp_path, [good_row("a"), good_row("b"), no_header])
     assert messages(corpus) == []
     assert main(["validate", str(corpus)]) == 0
@@ -200,7 +223,7 @@ def test_derived_rows_must_match_their_document(tmp_path: Path) -> None:
 
 def test_dropped_sentence_row_is_caught(tmp_path: Path) -> None:
     plain = parse_seed("Tytuł\n\nPierwsze zdanie. Drugie zdanie.\n".encode(), "c.txt")
-    row = assemble(plain, language="pl", language_script="pol_Latn", language_score=0.9, languages=[], entities=[], entity_status="none")
+    row = published(assemble(plain, language="pl", language_script="pol_Latn", language_score=0.9, languages=[], entities=[], entity_status="none"))
     corpus = write_corpus(tmp_path, [row])
     shard = next((corpus / "sentences").glob("*.parquet"))
     write_parquet(config_table(pq.read_table(shard).to_pylist()[:-1], "sentences", "0.0.0"), shard)

@@ -199,6 +199,7 @@ class Unit:
     with what the reader thread already computed for them."""
 
     config: str
+    split: str
     batch: pa.RecordBatch
     origin: Origin
     extras: Extras
@@ -212,7 +213,7 @@ def check_parquet_files(paths: list[Path], config: str | None, index: Index) -> 
         if isinstance(item, Problem):
             problems.append(item)
         else:
-            problems += check_batch(item.batch, item.config, index, item.origin, item.extras)
+            problems += check_batch(item.batch, item.config, index, item.origin, item.extras, item.split)
     return problems
 
 
@@ -247,13 +248,16 @@ def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
 
 
 def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit | Problem]:
-    pending: list[tuple[pa.RecordBatch, str, int]] = []
+    pending: list[tuple[pa.RecordBatch, Path, int]] = []
     for path in paths:
         pf, config, found = _open_parquet(path, config, index)
         yield from found
         if pf is None or config is None:
             continue
-        for item in _read_batches(pf, str(path), config, index):
+        if pending and split_of(pending[0][1]) != split_of(path):  # a unit holds one split
+            yield _unit(pending, config)
+            pending = []
+        for item in _read_batches(pf, path, config, index):
             if isinstance(item, Problem):
                 yield item
                 continue
@@ -284,7 +288,7 @@ def _open_parquet(path: Path, config: str | None, index: Index) -> tuple[pq.Parq
     return pf, config, _metadata_problems(schema, file, config)
 
 
-def _read_batches(pf: pq.ParquetFile, file: str, config: str, index: Index) -> Iterator[tuple[pa.RecordBatch, str, int] | Problem]:
+def _read_batches(pf: pq.ParquetFile, path: Path, config: str, index: Index) -> Iterator[tuple[pa.RecordBatch, Path, int] | Problem]:
     """Batches with the expected schema (field metadata and all), or one Problem
     where the file stops decoding: a page failing its CRC, invalid UTF-8, ..."""
     schema = expected_schema(config)
@@ -299,21 +303,30 @@ def _read_batches(pf: pq.ParquetFile, file: str, config: str, index: Index) -> I
             return
         except Exception as err:
             index.incomplete.add(config)
-            yield Problem(file, "-", "-", f"cannot be decoded after row {base} ({_one_line(err)})")
+            yield Problem(str(path), "-", "-", f"cannot be decoded after row {base} ({_one_line(err)})")
             return
-        yield batch, file, base
+        yield batch, path, base
         base += batch.num_rows
 
 
-def _unit(pending: list[tuple[pa.RecordBatch, str, int]], config: str) -> Unit:
+def _unit(pending: list[tuple[pa.RecordBatch, Path, int]], config: str) -> Unit:
     if len(pending) == 1:
         batch = pending[0][0]
     else:
         table = pa.Table.from_batches([p[0] for p in pending])
         batch = pa.RecordBatch.from_arrays([c.combine_chunks() for c in table.columns], schema=table.schema)
     starts = list(accumulate((p[0].num_rows for p in pending[:-1]), initial=0))
-    origin = Origin([p[1] for p in pending], starts, [p[2] for p in pending])
-    return Unit(config, batch, origin, PREPARE[config](batch))
+    origin = Origin([str(p[1]) for p in pending], starts, [p[2] for p in pending])
+    return Unit(config, split_of(pending[0][1]), batch, origin, PREPARE[config](batch))
+
+
+SHARD_NAME = re.compile(r"(?P<split>[A-Za-z0-9_]+)-(?P<number>\d{5})-of-(?P<count>\d{5})\.parquet")
+
+
+def split_of(path: Path) -> str:
+    """The split a shard holds, from its Hub name (``train-00000-of-00003.parquet``); "" if unnamed."""
+    match = SHARD_NAME.fullmatch(path.name)
+    return match["split"] if match else ""
 
 
 @cache
@@ -500,10 +513,11 @@ class Origin:
 
 
 def check_batch(
-    batch: pa.RecordBatch, config: str, index: Index, origin: Origin, extras: Extras | None = None
+    batch: pa.RecordBatch, config: str, index: Index, origin: Origin, extras: Extras | None = None, split: str = ""
 ) -> Iterator[Problem]:
     """Schema rules first; rows that break one are worded by jsonschema and left out
-    of the semantic checks (which rely on types and non-null values)."""
+    of the semantic checks (which rely on types and non-null values). ``split`` is
+    the split the rows are in ("" if unknown: a JSONL file, a shard not so named)."""
     extras = PREPARE[config](batch) if extras is None else extras
     flagged = {row: [(r.where, r.message()) for r in rules] for row, rules in flag_rows(batch, config).items()}
     flagged.update(_structure_flags(batch, config, flagged))
@@ -517,7 +531,7 @@ def check_batch(
     if keep is not None:
         batch = batch.take(pa.array(keep, pa.int64()))
         extras = {name: _kept(values, keep) for name, values in extras.items()}
-    for row, path, message in CHECKS[config](batch, index, extras):
+    for row, path, message in CHECKS[config](batch, index, extras, split):
         row = row if keep is None else keep[row]
         yield Problem(origin.file(row), label(row), path, message)
 
@@ -572,14 +586,15 @@ def _offsets(lists: pa.Array) -> list[int]:
     return [0, *accumulate(pc.fill_null(pc.list_value_length(lists), 0).to_pylist())]
 
 
-def _order_problems(config: str, keys: list[Any], index: Index) -> tuple[list[tuple[int, str, str]], set[int]]:
-    """Rows must be sorted and unique by the config's key, across batches and shards.
+def _order_problems(config: str, split: str, keys: list[Any], index: Index) -> tuple[list[tuple[int, str, str]], set[int]]:
+    """Rows must be sorted and unique by the config's key, across batches and the
+    shards of a split (each split is sorted on its own).
 
     Returns the problems and the rows that repeat the key of the row before.
     """
     name = SORT_KEYS[config][-1]
     sort = ", ".join(SORT_KEYS[config])
-    last, found, repeats = index.last_key.get(config), [], set()
+    last, found, repeats = index.last_key.get((config, split)), [], set()
     for row, key in enumerate(keys):
         if last is not None and key <= last:
             if key == last:
@@ -588,7 +603,7 @@ def _order_problems(config: str, keys: list[Any], index: Index) -> tuple[list[tu
             else:
                 found.append((row, name, f"rows out of order: {key!r} comes after {last!r} (rows are sorted by {sort})"))
         last = key
-    index.last_key[config] = last
+    index.last_key[(config, split)] = last
     return found, repeats
 
 
@@ -649,16 +664,22 @@ def word_counts(texts: pa.Array) -> list[int]:
     return counts
 
 
+COUNTERS = 2  # threads for the word counts, each taking half of a unit's texts
+
+
 @cache
 def _counter() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="kronika-validate-count")
+    return ThreadPoolExecutor(max_workers=COUNTERS, thread_name_prefix="kronika-validate-count")
 
 
 def _prepare_documents(batch: pa.RecordBatch) -> Extras:
-    """Word counts, started as soon as a unit is read, in a thread of their own: one
-    long RE2 call that holds no GIL, beside the reading and the Python checks.
-    (Work that takes and drops the GIL per row would stall the threads instead.)"""
-    return {"words": _counter().submit(word_counts, batch.column("text")).result}
+    """Word counts, started as soon as a unit is read, in threads of their own: long
+    RE2 calls that hold no GIL, beside the reading and the Python checks. (Work that
+    takes and drops the GIL per row would stall the threads instead.)"""
+    texts, n = batch.column("text"), batch.num_rows
+    cuts = [n * i // COUNTERS for i in range(COUNTERS + 1)]
+    parts = [_counter().submit(word_counts, texts.slice(a, b - a)) for a, b in zip(cuts, cuts[1:])]
+    return {"words": lambda: [count for part in parts for count in part.result()]}
 
 
 def _plain_sha256(batch: pa.RecordBatch) -> list[str | None]:
@@ -727,10 +748,10 @@ class EntityStore:
         return self.fields[name]
 
 
-def _check_documents(batch: pa.RecordBatch, index: Index, extras: Extras) -> Found:
+def _check_documents(batch: pa.RecordBatch, index: Index, extras: Extras, split: str) -> Found:
     """Metadata recomputed from the text, spans, order; then the rows go into the index."""
     cols = DocumentColumns.of(batch)
-    order, repeats = _order_problems("documents", cols.ids, index)
+    order, repeats = _order_problems("documents", split, cols.ids, index)
     yield from order
     yield from _vector_metadata_problems(batch)
     sha256 = _plain_sha256(batch)
@@ -741,7 +762,7 @@ def _check_documents(batch: pa.RecordBatch, index: Index, extras: Extras) -> Fou
     yield from _block_gap_problems(cols)
     yield from _entity_text_problems(cols)
     yield from _status_problems(cols)
-    yield from index.add_documents(cols, repeats)
+    yield from index.add_documents(cols, repeats, split)
     stored = pc.struct_field(batch.column("metadata"), "word_count").to_pylist()
     for row, (got, want) in enumerate(zip(stored, extras["words"]())):
         if got != want:
@@ -882,14 +903,14 @@ _TAG_LABELS = pa.array([tag[2:] for tag in BIO_TAGS])
 _INSIDE = pa.array([i for i, tag in enumerate(BIO_TAGS) if tag.startswith("I-")], pa.int64())
 
 
-def _check_sentences(batch: pa.RecordBatch, index: Index, extras: Extras) -> Found:
+def _check_sentences(batch: pa.RecordBatch, index: Index, extras: Extras, split: str) -> Found:
     """Tokens in order inside their sentence, well-formed BIO (vectorised); then each
     row against its document: tokens are the text there, tags its aligned mentions."""
     keys = list(zip(batch.column("doc_id").to_pylist(), batch.column("sentence_index").to_pylist()))
-    yield from _order_problems("sentences", keys, index)[0]
+    yield from _order_problems("sentences", split, keys, index)[0]
     yield from _token_problems(batch)
     yield from _bio_problems(batch)
-    yield from SentenceMerge(batch, keys, index).problems()
+    yield from SentenceMerge(batch, keys, index, split).problems()
 
 
 def _token_problems(batch: pa.RecordBatch) -> Found:
@@ -935,8 +956,8 @@ def _bio_problems(batch: pa.RecordBatch) -> Found:
 class SentenceMerge:
     """Sentence rows against their documents, in one pass over the tokens."""
 
-    def __init__(self, batch: pa.RecordBatch, keys: list[tuple[str, int]], index: Index) -> None:
-        self.keys, self.index = keys, index
+    def __init__(self, batch: pa.RecordBatch, keys: list[tuple[str, int]], index: Index, split: str = "") -> None:
+        self.keys, self.index, self.split = keys, index, split
         self.starts, self.ends = batch.column("start").to_pylist(), batch.column("end").to_pylist()
         self.language = batch.column("language").to_pylist()
         self.offsets = _offsets(batch.column("tokens"))
@@ -953,6 +974,7 @@ class SentenceMerge:
                 if self.index.orphan("sentences", doc_id):
                     yield row, "doc_id", "no document with this id (nor for the rows after it with this doc_id)"
                 continue
+            yield from ((row, path, msg) for path, msg in _split_problems(doc, self.split))
             if self.language[row] != doc.language:
                 yield row, "language", f"is {self.language[row]!r}, the document's is {doc.language!r}"
             if self.ends[row] > len(doc.text):
@@ -1001,6 +1023,12 @@ class SentenceMerge:
         return i < stop and self.t_start[i] == s and j < stop and self.t_end[j] == e
 
 
+def _split_problems(doc: Doc, split: str) -> Iterator[tuple[str, str]]:
+    """A derived row lives in its document's split (copies never straddle splits)."""
+    if split and doc.split and split != doc.split:
+        yield "doc_id", f"the document is in split {doc.split!r}, this row in {split!r}"
+
+
 def _decode_bio(starts: list[int], ends: list[int], tags: list[int]) -> set[tuple[int, int, str]]:
     spans, current = set(), None
     for s, e, tag in zip(starts, ends, tags):
@@ -1020,16 +1048,16 @@ def _decode_bio(starts: list[int], ends: list[int], tags: list[int]) -> set[tupl
 MENTION_COLUMNS = ("doc_id", *ENTITY_FIELDS, "language", "sentence_index", "sentence_start", "sentence_end", "context_start", "context_end", "context")
 
 
-def _check_mentions(batch: pa.RecordBatch, index: Index, extras: Extras) -> Found:
+def _check_mentions(batch: pa.RecordBatch, index: Index, extras: Extras, split: str) -> Found:
     """Each row is its document's entity with the same start (every copied field
     equal), its context window is recomputed, its sentence is the ``sentences`` row."""
     cols = {name: batch.column(name).to_pylist() for name in MENTION_COLUMNS}
     keys = list(zip(cols["doc_id"], cols["start"]))
-    yield from _order_problems("mentions", keys, index)[0]
+    yield from _order_problems("mentions", split, keys, index)[0]
     for row in range(batch.num_rows):
         m = {name: values[row] for name, values in cols.items()}
         yield from ((row, path, msg) for path, msg in _window_problems(m))
-        yield from ((row, path, msg) for path, msg in index.mention_problems(m))
+        yield from ((row, path, msg) for path, msg in index.mention_problems(m, split))
 
 
 def _window_problems(m: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -1053,7 +1081,7 @@ PREPARE: dict[str, Callable[[pa.RecordBatch], Extras]] = {
     "mentions": lambda batch: {},
     "sentences": lambda batch: {},
 }
-CHECKS: dict[str, Callable[[pa.RecordBatch, Index, Extras], Found]] = {
+CHECKS: dict[str, Callable[[pa.RecordBatch, Index, Extras, str], Found]] = {
     "documents": _check_documents,
     "mentions": _check_mentions,
     "sentences": _check_sentences,
@@ -1071,6 +1099,7 @@ class Doc:
     store: EntityStore
     first: int
     stop: int
+    split: str
 
 
 class Index:
@@ -1083,20 +1112,20 @@ class Index:
         self.orphans: set[tuple[str, str]] = set()  # (config, doc_id) reported as having no document
         self.seen: set[str] = set()
         self.incomplete: set[str] = set()  # configs with a file that could not be read to the end
-        self.last_key: dict[str, Any] = {}
+        self.last_key: dict[tuple[str, str], Any] = {}  # (config, split) -> key of the last row
         self.sentences: dict[str, dict[int, tuple[int, int]]] = {}
         self.rows: dict[Path, int] = {}
         self.versions: dict[Path, str] = {}
 
     # -- documents
-    def add_documents(self, cols: DocumentColumns, repeats: set[int]) -> Found:
+    def add_documents(self, cols: DocumentColumns, repeats: set[int], split: str = "") -> Found:
         offsets, store = cols.entity_offsets, cols.entities
         for row, doc_id in enumerate(cols.ids):
             if doc_id in self.docs:
                 if row not in repeats:
                     yield row, "id", "duplicate id (an earlier row has it)"
                 continue
-            self.docs[doc_id] = Doc(cols.texts[row], cols.language[row], store, offsets[row], offsets[row + 1])
+            self.docs[doc_id] = Doc(cols.texts[row], cols.language[row], store, offsets[row], offsets[row + 1], split)
 
     def add_document(self, row: dict[str, Any]) -> None:
         """One ``documents`` row given as a dict (tests, tools)."""
@@ -1124,19 +1153,20 @@ class Index:
     def cross_check(self, config: str, row: dict[str, Any]) -> Iterator[tuple[str, str]]:
         """Check one derived row given as a dict against the documents added so far."""
         batch = pa.RecordBatch.from_pylist([row], schema=expected_schema(config))
-        self.last_key.pop(config, None)
-        for _, path, message in CHECKS[config](batch, self, PREPARE[config](batch)):
+        self.last_key.pop((config, ""), None)
+        for _, path, message in CHECKS[config](batch, self, PREPARE[config](batch), ""):
             yield path, message
 
     def add_sentence(self, doc_id: str, number: int, start: int, end: int) -> None:
         self.sentences.setdefault(doc_id, {}).setdefault(number, (start, end))
 
-    def mention_problems(self, m: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    def mention_problems(self, m: dict[str, Any], split: str = "") -> Iterator[tuple[str, str]]:
         doc = self.docs.get(m["doc_id"])
         if doc is None:
             if self.orphan("mentions", m["doc_id"]):
                 yield "doc_id", "no document with this id (nor for the rows after it with this doc_id)"
             return
+        yield from _split_problems(doc, split)
         if m["language"] != doc.language:
             yield "language", f"is {m['language']!r}, the document's is {doc.language!r}"
         if m["context"] != doc.text[m["context_start"] : m["context_end"]]:
@@ -1291,15 +1321,24 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def by_split(paths: list[Path]) -> dict[str, list[Path]]:
+    """A config's shards grouped by split, each in name order."""
+    groups: dict[str, list[Path]] = {}
+    for path in paths:
+        groups.setdefault(split_of(path), []).append(path)
+    return groups
+
+
 def _shard_name_problems(layout: Layout) -> list[Problem]:
-    """Shards are named as push_to_hub names them: train-00000-of-0000N, none missing."""
+    """Shards are named as push_to_hub names them, per split: train-00000-of-0000N, none missing."""
     problems = []
     for paths in layout.files.values():
-        expected = [f"train-{i:05d}-of-{len(paths):05d}.parquet" for i in range(len(paths))]
-        for path, name in zip(paths, expected):
-            if path.name != name:
-                problems.append(Problem(str(path), "-", "-", f"shard name should be {name} ({len(paths)} shard(s) in the folder)"))
-                break
+        for split, group in by_split(paths).items():
+            expected = [f"{split or 'train'}-{i:05d}-of-{len(group):05d}.parquet" for i in range(len(group))]
+            for path, name in zip(group, expected):
+                if path.name != name:
+                    problems.append(Problem(str(path), "-", "-", f"shard name should be {name} ({len(group)} shard(s) of the split)"))
+                    break
     return problems
 
 
@@ -1348,8 +1387,12 @@ def _card_problems(layout: Layout, index: Index, version: str | None) -> list[Pr
         if config is None or info is None:
             problems.append(Problem(where, "-", f"configs[{name}]", "the card has no config (and dataset_info) of this name"))
             continue
-        problems += _data_files_problems(where, card.parent, name, config, paths)
-        problems += _info_problems(where, name, info, sum(index.rows.get(p, 0) for p in paths))
+        for split, group in by_split(paths).items():
+            problems += _data_files_problems(where, card.parent, name, config, split, group)
+            problems += _info_problems(where, name, info, split, sum(index.rows.get(p, 0) for p in group))
+        problems += _extra_split_problems(where, name, config, info, by_split(paths))
+        if info.get("features") != card_features(expected_schema(name)):
+            problems.append(Problem(where, "-", f"dataset_info[{name}].features", "do not match the config's schema"))
         if version is not None and config.get("version") != version:
             problems.append(Problem(where, "-", f"configs[{name}].version", f"is {config.get('version')!r}, the manifest says {version!r}"))
     for name in by_name:
@@ -1358,37 +1401,46 @@ def _card_problems(layout: Layout, index: Index, version: str | None) -> list[Pr
     return problems
 
 
-def _data_files_problems(where: str, root: Path, name: str, config: dict[str, Any], paths: list[Path]) -> list[Problem]:
-    entries = [e for e in config.get("data_files") or [] if isinstance(e, dict) and e.get("split") == "train"]
+def _data_files_problems(where: str, root: Path, name: str, config: dict[str, Any], split: str, paths: list[Path]) -> list[Problem]:
+    """The split's data_files list exactly the split's shards."""
+    split = split or "train"
+    entries = [e for e in config.get("data_files") or [] if isinstance(e, dict) and e.get("split") == split]
     if len(entries) != 1:
-        return [Problem(where, "-", f"configs[{name}].data_files", "must have one train split")]
+        return [Problem(where, "-", f"configs[{name}].data_files", f"must have one {split} split")]
     listed = entries[0].get("path")
     listed = listed if isinstance(listed, list) else [listed]
     problems, matched = [], set()
     for pattern in listed:
         hits = sorted(root.glob(pattern)) if isinstance(pattern, str) and pattern else []
         if not hits:
-            problems.append(Problem(where, "-", f"configs[{name}].data_files", f"{pattern!r} matches no file"))
+            problems.append(Problem(where, "-", f"configs[{name}].data_files[{split}]", f"{pattern!r} matches no file"))
         matched.update(p.resolve() for p in hits)
     present = {p.resolve() for p in paths}
     for path in sorted(present - matched):
-        problems.append(Problem(where, "-", f"configs[{name}].data_files", f"does not list {path.relative_to(root.resolve()).as_posix()}"))
+        problems.append(Problem(where, "-", f"configs[{name}].data_files[{split}]", f"does not list {path.relative_to(root.resolve()).as_posix()}"))
     for path in sorted(matched - present):
-        problems.append(Problem(where, "-", f"configs[{name}].data_files", f"lists {path.name}, which is not a shard of the config"))
+        problems.append(Problem(where, "-", f"configs[{name}].data_files[{split}]", f"lists {path.name}, which is not a shard of the split"))
     return problems
 
 
-def _info_problems(where: str, name: str, info: dict[str, Any], rows: int) -> list[Problem]:
+def _extra_split_problems(where: str, name: str, config: dict[str, Any], info: dict[str, Any], groups: dict[str, list[Path]]) -> list[Problem]:
+    """Splits the card names that have no shards (``datasets`` fails on an empty split)."""
+    present = {split or "train" for split in groups}
+    named = {e.get("split") for e in config.get("data_files") or [] if isinstance(e, dict)}
+    named |= {s.get("name") for s in info.get("splits") or [] if isinstance(s, dict)}
+    return [Problem(where, "-", f"configs[{name}].data_files[{split}]", "the split has no shards") for split in sorted(map(str, named - present))]
+
+
+def _info_problems(where: str, name: str, info: dict[str, Any], split: str, rows: int) -> list[Problem]:
+    split = split or "train"
     problems = []
-    if info.get("features") != card_features(arrow_schema(CONFIGS[name]())):
-        problems.append(Problem(where, "-", f"dataset_info[{name}].features", "do not match the config's schema"))
     splits = [s for s in info.get("splits") or [] if isinstance(s, dict)]
-    train = next((s for s in splits if s.get("name") == "train"), None)
-    if train is None:
-        problems.append(Problem(where, "-", f"dataset_info[{name}].splits", "has no train split"))
-    elif train.get("num_examples") != rows:
-        field_path = f"dataset_info[{name}].splits[train].num_examples"
-        problems.append(Problem(where, "-", field_path, f"says {train.get('num_examples')}, files hold {rows}"))
+    entry = next((s for s in splits if s.get("name") == split), None)
+    if entry is None:
+        problems.append(Problem(where, "-", f"dataset_info[{name}].splits", f"has no {split} split"))
+    elif entry.get("num_examples") != rows:
+        field_path = f"dataset_info[{name}].splits[{split}].num_examples"
+        problems.append(Problem(where, "-", field_path, f"says {entry.get('num_examples')}, files hold {rows}"))
     return problems
 
 
@@ -1461,4 +1513,4 @@ def check_row(row: Any, config: str = "documents") -> list[tuple[str, str]]:
     if errors:
         return errors
     batch = pa.RecordBatch.from_pylist([row], schema=expected_schema(config))
-    return [(path, message) for _, path, message in CHECKS[config](batch, Index(), PREPARE[config](batch))]
+    return [(path, message) for _, path, message in CHECKS[config](batch, Index(), PREPARE[config](batch), "")]
