@@ -185,7 +185,11 @@ def _import(argv: list[str]) -> int:
 # Commands with their own argument parsers; argv is handed over as it is.
 FORWARDED = {"eval-language": _eval_language, "eval-entities": _eval_entities, "export": _export, "import": _import,
              "view": lambda argv: __import__("kronika.view", fromlist=["main"]).main(argv),  # imported when run, like the others
-             "train": lambda argv: __import__("kronika.train", fromlist=["main"]).main(argv)}
+             "train": lambda argv: __import__("kronika.train", fromlist=["main"]).main(argv),
+             "stats": lambda argv: __import__("kronika.stats", fromlist=["main"]).main(argv),
+             "diff": lambda argv: __import__("kronika.diff", fromlist=["main"]).main(argv),
+             "release": lambda argv: __import__("kronika.release", fromlist=["main"]).main(argv),
+             "publish": lambda argv: __import__("kronika.publish", fromlist=["main"]).main(argv)}
 FORWARDED_HELP = {
     "eval-language": "measure language identification on a gold JSONL file",
     "eval-entities": "measure the automatic entity layer on a gold JSONL file",
@@ -193,6 +197,10 @@ FORWARDED_HELP = {
     "import": "import annotations into gold layers (conll, spacy, labelstudio, brat)",
     "view": "write a static HTML site to review documents, entities and language spans",
     "train": "train the entity model (crf_v1) from gold layers or gold JSONL",
+    "stats": "print corpus statistics (documents, words, mentions per language, label, split, status)",
+    "diff": "compare two corpus folders or git revisions (documents, mentions, languages, splits)",
+    "release": "bump the version, rebuild, write the CHANGELOG entry and tag the release",
+    "publish": "upload the dataset repository to the Hugging Face Hub (card, corpus, croissant.json, schema)",
 }
 
 

@@ -117,8 +117,11 @@ def card_yaml(*, version: str, splits: dict[str, dict[str, Any]], languages: lis
         "license": "other",
         "license_name": "kronika-mixed",
         "license_link": "LICENSE",
-        "language": languages,
-        "multilinguality": "multilingual" if len(languages) > 1 else "monolingual",
+        "annotations_creators": ANNOTATIONS_CREATORS,
+        "language_creators": ["found"],
+        "source_datasets": ["original"],
+        "language": present_languages(languages),
+        "multilinguality": "multilingual" if len(present_languages(languages)) > 1 else "monolingual",
         "task_categories": ["token-classification", "text-classification"],
         "task_ids": ["named-entity-recognition", "language-identification"],
         "size_categories": [_size_category(documents)],
@@ -126,6 +129,38 @@ def card_yaml(*, version: str, splits: dict[str, dict[str, Any]], languages: lis
         "configs": configs,
         "dataset_info": infos,
     }
+
+
+# Gold layers are written by hand (expert-generated); the other documents get automatic layers.
+ANNOTATIONS_CREATORS = ["expert-generated", "machine-generated"]
+
+
+def present_languages(languages: list[str]) -> list[str]:
+    """The card's ``language`` list: the languages the documents have, sorted, once each.
+
+    ``und`` (undetermined) names no language, so it is listed only when nothing
+    else is, since the Hub wants the list non-empty.
+    """
+    named = sorted({lang for lang in languages if lang != "und"})
+    return named or ["und"]
+
+
+def replace_stats_section(body: str, section: str) -> str:
+    """The card body with its generated statistics section replaced by ``section``.
+
+    The section is what lies between the markers ``<!-- kronika:stats:start -->``
+    and ``<!-- kronika:stats:end -->`` (both included; ``section`` carries its
+    own markers). Without markers it is appended, so the hand-written
+    documentation around it is never touched.
+    """
+    start, end = "<!-- kronika:stats:start -->", "<!-- kronika:stats:end -->"
+    section = section if section.endswith("\n") else section + "\n"
+    i = body.find(start)
+    j = body.find(end, i) if i >= 0 else -1
+    if i < 0 or j < 0:
+        return body + ("" if body.endswith("\n\n") or not body else "\n" if body.endswith("\n") else "\n\n") + section
+    tail = body[j + len(end):]
+    return body[:i] + section + (tail[1:] if tail.startswith("\n") else tail)
 
 
 def _size_category(n: int) -> str:
@@ -139,8 +174,11 @@ class CardError(ValueError):
     """The existing card cannot be updated; one line naming the file."""
 
 
-def card_text(card: Path, front_matter: dict[str, Any]) -> str:
+def card_text(card: Path, front_matter: dict[str, Any], stats_section: str | None = None) -> str:
     """The card with its YAML front matter replaced (a new card if there is none); the body is kept.
+
+    With ``stats_section`` the body's generated statistics section is replaced
+    by it (``replace_stats_section``); the rest of the body stays as it is.
 
     Raises ``CardError`` for a card that cannot be read or whose front matter
     has no end, before anything is written.
@@ -158,6 +196,8 @@ def card_text(card: Path, front_matter: dict[str, Any]) -> str:
             body = text[end + 5 :]
         else:
             body = text
+    if stats_section is not None:
+        body = replace_stats_section(body, stats_section)
     dumped = yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=100)
     return f"---\n{dumped}---\n{body}"
 
