@@ -30,17 +30,21 @@ from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from kronika import __version__
 from kronika.assemble import assemble, choose_entities
+from kronika.duplicates import SignatureCache, clusters
 from kronika.gold import gold_path, load_gold_file, read_gold
-from kronika.ingest import Document, SeedError, list_seeds, read_seed, seed_bytes, shown
+from kronika.ingest import Document, SeedError, list_seeds, parse_seed, read_seed, seed_bytes, shown
 from kronika.language import Lingua
 from kronika.layers import EnvironmentFailure, LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, share_lingua, tools_for
 from kronika.output import OutputError, check_output, commit, locked, recover, staging
 from kronika.preflight import ToolsMissing, check_tools
 from kronika.record import CONFIGS
+from kronika.splits import RULE as SPLIT_RULE
+from kronika.splits import SPLITS, SplitError, assign, read_pins
 from kronika.views import SentenceTable, mention_rows, sentence_spans
 from kronika.write import (
     CardError, card_text, card_yaml, config_schema, config_table, sha256_file, write_json, write_parquet, writer_fingerprint,
@@ -64,12 +68,14 @@ class ShardSpec:
     version: str
     lexicon: tuple[Any, ...] = ()
     cache_dir: str | None = None
+    # per seed, in order: (split, duplicate cluster or None, cluster size)
+    placement: tuple[tuple[str, str | None, int], ...] = ()
 
 
 @dataclass
 class ShardResult:
     index: int
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # config -> file, num_rows, num_bytes
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # "config/split" -> file, num_rows, num_bytes
     languages: list[str] = field(default_factory=list)  # distinct document languages
     rejects: list[tuple[str, str]] = field(default_factory=list)
     misaligned: list[dict[str, Any]] = field(default_factory=list)
@@ -77,7 +83,7 @@ class ShardResult:
 
     @property
     def documents(self) -> int:
-        return self.outputs.get("documents", {}).get("num_rows", 0)
+        return sum(o["num_rows"] for key, o in self.outputs.items() if key.startswith("documents/"))
 
 
 @dataclass
@@ -118,16 +124,26 @@ def spec_from_json(text: str) -> ShardSpec:
 
     data = json.loads(text)
     data["seeds"] = tuple(data["seeds"])
+    data["placement"] = tuple(tuple(p) for p in data["placement"])
     data["lexicon"] = tuple(LexiconEntry(*e) for e in data["lexicon"])
     return ShardSpec(**data)
 
 
-def plan(seeds: list[Path], root: Path, stage: Path, shard_size: int, **common: Any) -> list[ShardSpec]:
-    """Contiguous shards in id order, about ``shard_size`` seeds each (see ``cut_points``)."""
+def plan(
+    seeds: list[Path], root: Path, stage: Path, shard_size: int, placement: dict[str, tuple[str, str | None, int]], **common: Any
+) -> list[ShardSpec]:
+    """Contiguous shards in id order, about ``shard_size`` seeds each (see ``cut_points``).
+
+    ``placement`` gives each seed's split and duplicate cluster; a shard writes
+    one file per config and split.
+    """
     cuts = cut_points([p.stem for p in seeds], shard_size)
     chunks = [seeds[a:b] for a, b in zip([0, *cuts], cuts)]
     return [
-        ShardSpec(i, tuple(str(p) for p in chunk), str(root), str(stage), **common)
+        ShardSpec(
+            i, tuple(str(p) for p in chunk), str(root), str(stage),
+            placement=tuple(placement.get(p.stem, (SPLITS[0], None, 1)) for p in chunk), **common,
+        )
         for i, chunk in enumerate(chunks)
     ]
 
@@ -181,7 +197,7 @@ def run_shard(spec: ShardSpec) -> ShardResult:
 
 def shard_key(spec: ShardSpec, fingerprint: str) -> str | None:
     """Content address of a shard's output: version, annotators, writer, every seed's and gold file's bytes."""
-    digest = hashlib.sha256(f"{spec.version}\n{fingerprint}\n{writer_fingerprint()}\n".encode())
+    digest = hashlib.sha256(f"{spec.version}\n{fingerprint}\n{writer_fingerprint()}\n{spec.placement}\n".encode())
     try:
         for seed in map(Path, spec.seeds):
             gold = gold_path(seed)
@@ -203,11 +219,11 @@ class ShardCache:
         entry = self.folder / key[:2] / key
         try:
             data = json.loads((entry / "result.json").read_text(encoding="utf-8"))
-            for config in data["outputs"]:
-                target = Path(spec.stage) / config / f"part-{spec.index:05d}.parquet"
+            for key in data["outputs"]:
+                target = _part(spec, key)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(entry / f"{config}.parquet", target)
-                data["outputs"][config]["file"] = str(target)
+                shutil.copyfile(entry / _cached_name(key), target)
+                data["outputs"][key]["file"] = str(target)
         except (OSError, ValueError, KeyError):
             return None
         result = ShardResult(**{**data, "index": spec.index})
@@ -220,8 +236,8 @@ class ShardCache:
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir(parents=True)
-            for config, output in result.outputs.items():
-                shutil.copyfile(output["file"], tmp / f"{config}.parquet")
+            for key, output in result.outputs.items():
+                shutil.copyfile(output["file"], tmp / _cached_name(key))
             (tmp / "result.json").write_text(json.dumps(result.__dict__), encoding="utf-8")
         except OSError as err:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -232,35 +248,57 @@ class ShardCache:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _part(spec: ShardSpec, key: str) -> Path:
+    config, split = key.split("/")
+    return Path(spec.stage) / config / f"part-{spec.index:05d}-{split}.parquet"
+
+
+def _cached_name(key: str) -> str:
+    return key.replace("/", ".") + ".parquet"
+
+
+class _SplitRows:
+    """The rows of one split of a shard, config by config."""
+
+    def __init__(self) -> None:
+        self.documents: list[dict[str, Any]] = []
+        self.mentions: list[dict[str, Any]] = []
+        self.sentences = SentenceTable()
+
+    def tables(self, version: str) -> dict[str, Any]:
+        return {
+            "documents": config_table(self.documents, "documents", version),
+            "mentions": config_table(self.mentions, "mentions", version),
+            "sentences": self.sentences.to_arrow(config_schema("sentences", version)),
+        }
+
+
 def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> ShardResult:
     result = ShardResult(spec.index)
-    documents: list[dict[str, Any]] = []
-    mentions: list[dict[str, Any]] = []
-    sentences = SentenceTable()
-    for seed in map(Path, spec.seeds):
+    rows = {split: _SplitRows() for split in SPLITS}
+    for seed, (split, cluster, size) in zip(map(Path, spec.seeds), spec.placement):
         try:
             row, hit = build_row(seed, Path(spec.seeds_root), tools, cache)
         except SeedError as err:  # the seed's own content; an environment failure stops the build
             result.rejects.append((err.path, err.reason))
             continue
+        row["duplicate_cluster"], row["duplicate_count"] = cluster, size
         spans = sentence_spans(row)
-        misaligned = sentences.add(row, spans)
-        documents.append(row)
-        mentions += mention_rows(row, spans)
+        out = rows[split]
+        misaligned = out.sentences.add(row, spans)
+        out.documents.append(row)
+        out.mentions += mention_rows(row, spans)
         result.misaligned += [{"doc_id": row["id"], **{k: m[k] for k in ("start", "end", "text")}} for m in misaligned]
         result.cached += hit
         if row["language"] not in result.languages:
             result.languages.append(row["language"])
-    tables = {
-        "documents": config_table(documents, "documents", spec.version),
-        "mentions": config_table(mentions, "mentions", spec.version),
-        "sentences": sentences.to_arrow(config_schema("sentences", spec.version)),
-    }
-    for config, table in tables.items():
-        if table.num_rows:
-            path = Path(spec.stage) / config / f"part-{spec.index:05d}.parquet"
-            write_parquet(table, path)
-            result.outputs[config] = {"file": str(path), "num_rows": table.num_rows, "num_bytes": table.nbytes}
+    for split, out in rows.items():
+        for config, table in out.tables(spec.version).items():
+            if table.num_rows:
+                key = f"{config}/{split}"
+                path = _part(spec, key)
+                write_parquet(table, path)
+                result.outputs[key] = {"file": str(path), "num_rows": table.num_rows, "num_bytes": table.nbytes}
     return result
 
 
@@ -314,6 +352,7 @@ def build(
     progress: bool = True,
     engine: str = "local",
     ray_address: str | None = None,
+    drop_duplicates: bool = False,
 ) -> BuildReport:
     """Build the corpus; raise ``BuildError`` (output untouched) on bad seeds or a failing machine.
 
@@ -322,8 +361,8 @@ def build(
     packages are checked, and the output is locked.
     """
     try:
-        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address)
-    except (OutputError, ToolsMissing, CardError, EnvironmentFailure) as err:
+        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address, drop_duplicates)
+    except (OutputError, ToolsMissing, CardError, EnvironmentFailure, SplitError) as err:
         raise BuildError(str(err)) from None
     except OSError as err:
         where = f"{shown(err.filename)}: " if err.filename else ""
@@ -332,7 +371,7 @@ def build(
 
 def _build(
     seeds_dir: Path, out_dir: Path, jobs: int | None, shard_size: int, keep_going: bool,
-    cache_dir: Path | None, progress: bool, engine: str, ray_address: str | None,
+    cache_dir: Path | None, progress: bool, engine: str, ray_address: str | None, drop_duplicates: bool,
 ) -> BuildReport:
     started = time.perf_counter()
     if not seeds_dir.is_dir():
@@ -349,9 +388,13 @@ def _build(
     with locked(out_dir):
         recover(out_dir, card)
         lexicon = gold_lexicon(_gold_files(seeds))
+        placement = place(seeds, seeds_dir, out_dir, cache_dir)
+        if drop_duplicates:
+            seeds, dropped = _drop_copies(seeds, placement)
+            skipped += dropped
         with staging(out_dir) as stage:
             specs = plan(
-                seeds, seeds_dir, stage, shard_size, version=__version__, lexicon=lexicon,
+                seeds, seeds_dir, stage, shard_size, placement, version=__version__, lexicon=lexicon,
                 cache_dir=str(cache_dir) if cache_dir else None,
             )
             results = _run_engine(specs, engine, ray_address, jobs, progress, len(seeds))
@@ -372,7 +415,7 @@ def _build(
         skipped=[{"file": f, "reason": r} for f, r in skipped],
         from_cache=sum(r.cached for r in results),
         misaligned_mentions=sum(len(r.misaligned) for r in results),
-        shards=len(splits.get("documents", {}).get("paths", [])),
+        shards=len(specs),
         jobs=jobs,
         wall_seconds=round(wall, 3),
         articles_per_second=round(built / wall, 1) if wall else 0.0,
@@ -407,6 +450,62 @@ def _run_engine(
 
         return run_on_ray(specs, ray_address, jobs)
     return sorted(_run(specs, jobs, progress, total), key=lambda r: r.index)
+
+
+def place(seeds: list[Path], root: Path, out_dir: Path, cache_dir: Path | None) -> dict[str, tuple[str, str | None, int]]:
+    """Each seed's split and duplicate cluster, decided over the whole corpus before any shard runs.
+
+    Seeds that cannot be read are left out here; their shard reports them.
+    """
+    cache = SignatureCache(cache_dir)
+    signatures, paths = {}, {}
+    for seed in seeds:
+        try:
+            raw = seed_bytes(seed, root)
+            signatures[seed.stem] = cache.get(hashlib.sha256(raw).hexdigest(), lambda: parse_seed(raw, seed.name, seed).text)
+        except SeedError:
+            continue
+        paths[seed.stem] = seed
+    found = clusters(signatures, lambda doc_id: read_seed(paths[doc_id], root).text)
+    cluster_of = {doc_id: c.id for doc_id, c in found.items()}
+    split_of = assign(sorted(signatures), cluster_of, read_pins(root), previous_splits(out_dir))
+    return {
+        doc_id: (split_of[doc_id], found[doc_id].id if doc_id in found else None, found[doc_id].size if doc_id in found else 1)
+        for doc_id in signatures
+    }
+
+
+def previous_splits(out_dir: Path) -> dict[str, str]:
+    """The split of every document of the previous corpus, if it was split by the same rule."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(manifest, dict) or manifest.get("split_rule") != SPLIT_RULE:
+        return {}
+    before: dict[str, str] = {}
+    for entry in manifest.get("files", []):
+        config, _, name = str(entry.get("path", "")).partition("/")
+        split = name.split("-", 1)[0]
+        if config == "documents" and split in SPLITS:
+            try:
+                ids = pq.read_table(out_dir / entry["path"], columns=["id"]).column("id").to_pylist()
+            except (OSError, ValueError, KeyError):
+                return {}
+            before.update(dict.fromkeys(ids, split))
+    return before
+
+
+def _drop_copies(seeds: list[Path], placement: dict[str, tuple[str, str | None, int]]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """``--drop-duplicates``: keep the document that names each cluster (its smallest id)."""
+    kept, dropped = [], []
+    for seed in seeds:
+        cluster = placement.get(seed.stem, ("", None, 1))[1]
+        if cluster is None or cluster == seed.stem:
+            kept.append(seed)
+        else:
+            dropped.append((shown(seed), f"duplicate of {cluster} (--drop-duplicates)"))
+    return kept, dropped
 
 
 def _gold_files(seeds: list[Path]) -> Iterator[dict[str, Any]]:
@@ -512,29 +611,33 @@ def _size(spec: ShardSpec) -> int:
 
 def _finish(
     stage: Path, results: list[ShardResult], out_dir: Path, rejects: list[tuple[str, str]], skipped: list
-) -> dict[str, dict[str, Any]]:
-    """Give each config's non-empty shards their Hub names; write the manifest.
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Give each config's non-empty shards their Hub names per split; write the manifest.
 
-    Returns, per config with rows, its file paths (relative to the output
-    folder), row count and Arrow size, for the card.
+    Returns, per config and split with rows, its file paths (relative to the
+    output folder), row count and Arrow size, for the card. A split without
+    rows is left out: ``datasets`` fails on an empty split.
     """
-    splits: dict[str, dict[str, Any]] = {}
+    splits: dict[str, dict[str, dict[str, Any]]] = {}
     entries = []
     for config in CONFIGS:
-        outputs = [r.outputs[config] for r in results if config in r.outputs]
-        names = [f"{config}/train-{i:05d}-of-{len(outputs):05d}.parquet" for i in range(len(outputs))]
-        for output, name in zip(outputs, names):
-            os.replace(output["file"], stage / name)
-            entries.append({"path": name, "sha256": sha256_file(stage / name), "num_rows": output["num_rows"]})
-        if outputs:
-            splits[config] = {
-                "paths": names,
-                "num_examples": sum(o["num_rows"] for o in outputs),
-                "num_bytes": sum(o["num_bytes"] for o in outputs),
-            }
+        for split in SPLITS:
+            key = f"{config}/{split}"
+            outputs = [r.outputs[key] for r in results if key in r.outputs]
+            names = [f"{config}/{split}-{i:05d}-of-{len(outputs):05d}.parquet" for i in range(len(outputs))]
+            for output, name in zip(outputs, names):
+                os.replace(output["file"], stage / name)
+                entries.append({"path": name, "sha256": sha256_file(stage / name), "num_rows": output["num_rows"]})
+            if outputs:
+                splits.setdefault(config, {})[split] = {
+                    "paths": names,
+                    "num_examples": sum(o["num_rows"] for o in outputs),
+                    "num_bytes": sum(o["num_bytes"] for o in outputs),
+                }
     manifest = {
         "name": "kronika",
         "version": __version__,
+        "split_rule": SPLIT_RULE,
         "files": entries,
         "rejected": [{"file": _relative(f, out_dir), "reason": r} for f, r in rejects],
         "skipped": [{"file": _relative(str(p), out_dir), "reason": r} for p, r in skipped],
@@ -557,8 +660,9 @@ def _card(card: Path, out_dir: Path, splits: dict[str, dict[str, Any]], results:
     """The new text of the card beside the corpus folder (``commit`` writes it)."""
     prefix = out_dir.resolve().name
     languages = sorted({lang for r in results for lang in r.languages if lang != "und"}) or ["und"]
-    for split in splits.values():
-        split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
+    for config in splits.values():
+        for split in config.values():
+            split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
     return card_text(card, card_yaml(version=__version__, splits=splits, languages=languages))
 
 

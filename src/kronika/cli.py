@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=_positive, default=None, help="worker processes (default and most: the cores, as memory allows)")
     build.add_argument("--shard-size", type=_positive, default=None, help="average seeds per Parquet shard, at most twice that (default: 250)")
     build.add_argument("--keep-going", action="store_true", help="leave bad seeds out (listed with reasons) instead of failing")
+    build.add_argument("--drop-duplicates", action="store_true", help="keep one document of each cluster of copies (the smallest id)")
     build.add_argument("--cache", type=Path, default=Path(".kronika-cache"), help="layer cache folder (default: .kronika-cache)")
     build.add_argument("--no-cache", action="store_true", help="annotate every seed afresh and write no cache")
     build.add_argument("--report", type=Path, default=None, help="also write the build report as JSON here")
@@ -114,6 +115,7 @@ def _build(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             engine=args.engine,
             ray_address=args.ray_address,
+            drop_duplicates=args.drop_duplicates,
         )
     except BuildError as err:
         return _failed(args.out, str(err))

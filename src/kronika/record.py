@@ -209,6 +209,12 @@ def document_schema() -> dict[str, Any]:
             "languages": {"type": "array", "items": {"$ref": "#/$defs/language_span"}},
             "entities": {"type": "array", "items": {"$ref": "#/$defs/mention"}},
             "entity_status": {"type": "string", "enum": ENTITY_STATUSES},
+            "duplicate_cluster": _nullable({
+                "type": "string",
+                "pattern": ID_PATTERN,
+                "description": "The smallest id of the document's cluster of exact and near copies; null when it has none.",
+            }),
+            "duplicate_count": {"type": "integer", "minimum": 1, "description": "Documents in that cluster (1 when alone)."},
         },
         "One Kronika article (config `documents`).",
     )

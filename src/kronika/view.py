@@ -753,7 +753,7 @@ def card_table(card: dict[str, Any], footers: dict[str, int]) -> str:
         for split in info.get("splits") or []:
             if not isinstance(split, dict):
                 continue
-            held = footers.get(str(name))
+            held = footers.get(f"{name}/{split.get('name')}")
             stated = split.get("num_examples")
             check = "" if held is None else (" ✓" if held == stated else f' <span class="flag">files hold {held:,}</span>')
             rows.append(f"<tr><td>{esc(name)}</td><td>{esc(split.get('name'))}</td><td class=num>{esc(stated)}{check}</td><td class=num>{esc(split.get('num_bytes'))}</td></tr>")
@@ -810,12 +810,17 @@ def read_card(corpus: Path) -> dict[str, Any]:
 
 
 def footer_rows(corpus: Path) -> dict[str, int]:
-    """Rows per config from the Parquet footers (no data read)."""
-    counts = {}
+    """Rows per config and per ``config/split`` from the Parquet footers (no data read).
+
+    Shards are named ``<split>-NNNNN-of-NNNNN.parquet``, as the Hub names them.
+    """
+    counts: dict[str, int] = {}
     for config in ("documents", "mentions", "sentences"):
-        files = parquet_files(corpus, config)
-        if files:
-            counts[config] = sum(_parquet(path).metadata.num_rows for path in files)
+        for path in parquet_files(corpus, config):
+            rows = _parquet(path).metadata.num_rows
+            split = path.name.split("-", 1)[0]
+            counts[config] = counts.get(config, 0) + rows
+            counts[f"{config}/{split}"] = counts.get(f"{config}/{split}", 0) + rows
     return counts
 
 

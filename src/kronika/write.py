@@ -94,24 +94,28 @@ def write_text(path: Path, text: str) -> None:
 
 
 # ---------------------------------------------------------------------- card
-def card_yaml(*, version: str, splits: dict[str, dict[str, Any]], languages: list[str]) -> dict[str, Any]:
+def card_yaml(*, version: str, splits: dict[str, dict[str, dict[str, Any]]], languages: list[str]) -> dict[str, Any]:
     """The YAML front matter of the dataset card.
 
-    ``splits`` maps each config with rows to ``{"paths", "num_examples", "num_bytes"}``;
-    a config without rows is left out (an empty split breaks loading).
+    ``splits`` maps each config with rows to its splits with rows, each
+    ``{"paths", "num_examples", "num_bytes"}``; an empty split or config is left
+    out (an empty split breaks loading).
     """
     configs, infos = [], []
-    for name, split in splits.items():
-        config = {"config_name": name, "version": version, "data_files": [{"split": "train", "path": split["paths"]}]}
+    for name, parts in splits.items():
+        files = [{"split": split, "path": part["paths"]} for split, part in parts.items()]
+        config = {"config_name": name, "version": version, "data_files": files}
         if name == "documents":
             config = {"config_name": name, "default": True, **{k: v for k, v in config.items() if k != "config_name"}}
         configs.append(config)
         infos.append({
             "config_name": name,
             "features": card_features(arrow_schema(CONFIGS[name]())),
-            "splits": [{"name": "train", "num_bytes": split["num_bytes"], "num_examples": split["num_examples"]}],
+            "splits": [
+                {"name": split, "num_bytes": part["num_bytes"], "num_examples": part["num_examples"]} for split, part in parts.items()
+            ],
         })
-    documents = splits.get("documents", {}).get("num_examples", 0)
+    documents = sum(part["num_examples"] for part in splits.get("documents", {}).values())
     return {
         "pretty_name": "Kronika",
         "license": "other",

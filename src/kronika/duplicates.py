@@ -1,0 +1,158 @@
+"""Duplicates: exact copies and near-copies across the whole corpus.
+
+News comes back republished: the same agency wire with a changed headline or
+a corrected name. Nothing is deleted here; documents are grouped so that the
+card can report the copies and the splits can keep every copy on one side.
+
+* **Exact**: the same normalised text (NFKC, case-folded, words only).
+* **Near**: MinHash over word 5-grams with FineWeb's 14 bands x 8 rows
+  (rensa), and every candidate pair from a shared band verified by the exact
+  Jaccard similarity of the two 5-gram sets (at least ``MIN_JACCARD``).
+
+A signature depends only on the text, so it is cached by the seed's sha256
+(``SignatureCache``): adding one article hashes one article. Clusters are
+the connected components of the verified pairs; a cluster is named by its
+smallest id. Everything is a pure function of the texts: deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+BANDS, ROWS = 14, 8
+SHINGLE_WORDS = 5
+MIN_JACCARD = 0.7  # 14 x 8 bands put the S-curve's midpoint at about 0.72
+SEED = 20240601  # the permutations; changing it changes the signatures
+SIGNATURE_FORMAT = f"minhash-{BANDS}x{ROWS}-w{SHINGLE_WORDS}-s{SEED}-1"
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Signature:
+    exact: str  # sha256 of the normalised words
+    bands: tuple[str, ...]  # one hash per LSH band; () when the text has too few words
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: str  # the smallest member id
+    size: int
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def shingles(tokens: list[str]) -> set[str]:
+    return {" ".join(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)}
+
+
+def signature(text: str) -> Signature:
+    tokens = words(text)
+    exact = hashlib.sha256(" ".join(tokens).encode()).hexdigest()
+    grams = shingles(tokens)
+    if not grams:
+        return Signature(exact, ())
+    from rensa import RMinHash  # imported here: validation and the viewer never need it
+
+    minhash = RMinHash(num_perm=BANDS * ROWS, seed=SEED)
+    minhash.update(sorted(grams))
+    values = minhash.digest()
+    bands = tuple(
+        hashlib.blake2b(repr(values[b * ROWS : (b + 1) * ROWS]).encode(), digest_size=8).hexdigest() for b in range(BANDS)
+    )
+    return Signature(exact, bands)
+
+
+def jaccard(a: str, b: str) -> float:
+    left, right = shingles(words(a)), shingles(words(b))
+    if not left and not right:
+        return 1.0
+    return len(left & right) / len(left | right)
+
+
+def clusters(signatures: dict[str, Signature], text_of: Callable[[str], str]) -> dict[str, Cluster]:
+    """Cluster of every document that has copies (documents alone are left out).
+
+    ``text_of(id)`` gives a document's text; it is called only for candidate
+    pairs, to verify them.
+    """
+    parent = {doc_id: doc_id for doc_id in signatures}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def join(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for group in _groups((doc_id, sig.exact) for doc_id, sig in signatures.items()):
+        for other in group[1:]:
+            join(group[0], other)
+    for a, b in sorted(_candidates(signatures)):
+        if find(a) != find(b) and jaccard(text_of(a), text_of(b)) >= MIN_JACCARD:
+            join(a, b)
+    members: dict[str, list[str]] = defaultdict(list)
+    for doc_id in signatures:
+        members[find(doc_id)].append(doc_id)
+    return {
+        doc_id: Cluster(min(group), len(group))
+        for group in members.values() if len(group) > 1 for doc_id in group
+    }
+
+
+def _groups(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for doc_id, key in pairs:
+        by_key[key].append(doc_id)
+    return [sorted(group) for group in by_key.values() if len(group) > 1]
+
+
+def _candidates(signatures: dict[str, Signature]) -> set[tuple[str, str]]:
+    """Pairs that share at least one band (each pair once, smaller id first)."""
+    pairs: set[tuple[str, str]] = set()
+    for band in range(BANDS):
+        keyed = ((doc_id, sig.bands[band]) for doc_id, sig in signatures.items() if sig.bands)
+        for group in _groups(keyed):
+            pairs.update((a, b) for i, a in enumerate(group) for b in group[i + 1 :])
+    return pairs
+
+
+class SignatureCache:
+    """Signatures by seed sha256: ``<dir>/signatures/<sha[:2]>/<sha>.json``. Safe to delete."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder / "signatures" / SIGNATURE_FORMAT if folder else None
+
+    def get(self, sha256: str, text: Callable[[], str]) -> Signature:
+        """The signature of the seed with these bytes; ``text()`` is called only on a miss."""
+        path = self.folder / sha256[:2] / f"{sha256}.json" if self.folder else None
+        if path is not None:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                return Signature(data["exact"], tuple(data["bands"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+        found = signature(text())
+        if path is not None:
+            _store(path, json.dumps({"exact": found.exact, "bands": list(found.bands)}))
+        return found
+
+
+def _store(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
