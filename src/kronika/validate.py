@@ -754,9 +754,7 @@ def _check_documents(batch: pa.RecordBatch, index: Index, extras: Extras, split:
     order, repeats = _order_problems("documents", split, cols.ids, index)
     yield from order
     yield from _vector_metadata_problems(batch)
-    sha256 = _plain_sha256(batch)
-    for row in range(batch.num_rows):
-        yield from ((row, path, msg) for path, msg in _row_metadata_problems(cols, row, sha256[row]))
+    yield from _row_metadata_problems(cols, _plain_sha256(batch))
     for name in ("blocks", "languages", "entities"):
         yield from _span_problems(name, batch.column(name), batch.column("text"))
     yield from _block_gap_problems(cols)
@@ -779,33 +777,39 @@ def _vector_metadata_problems(batch: pa.RecordBatch) -> Found:
         yield row, "metadata.source_file", f"is {source[row].as_py()!r}, expected {expected[row].as_py()!r} (id + .txt)"
 
 
-def _row_metadata_problems(cols: DocumentColumns, row: int, sha256: str | None) -> Iterator[tuple[str, str]]:
+def _row_metadata_problems(cols: DocumentColumns, plain_sha256: list[str | None]) -> Found:
     """sha256, header, date and title: cheap per row, and each needs Python's view of the text."""
-    text, meta = cols.texts[row], {name: values[row] for name, values in cols.meta.items()}
-    if sha256 is None:
-        sha256 = hashlib.sha256(raw_bytes({"text": text, "metadata": meta})).hexdigest()
-    if sha256 != meta["sha256"]:
-        yield "metadata.sha256", "header + text do not rebuild the seed bytes (sha256 differs)"
-    yield from _header_problems(meta["header"], text, meta["date"], meta["date_precision"])
     offsets, blocks = cols.blocks
-    first = offsets[row] if offsets[row] < offsets[row + 1] else None
-    block = None if first is None else (blocks["start"][first], blocks["end"][first], blocks["kind"][first])
-    yield from _title_problems(meta["title"], meta["header"], text, block)
+    names = list(cols.meta)
+    for row, values in enumerate(zip(*cols.meta.values())):
+        meta, text = dict(zip(names, values)), cols.texts[row]
+        sha256 = plain_sha256[row] or hashlib.sha256(raw_bytes({"text": text, "metadata": meta})).hexdigest()
+        if sha256 != meta["sha256"]:
+            yield row, "metadata.sha256", "header + text do not rebuild the seed bytes (sha256 differs)"
+        for path, message in _header_problems(meta["header"], text, meta["date"], meta["date_precision"]):
+            yield row, path, message
+        if meta["title"] is not None:
+            first = offsets[row] if offsets[row] < offsets[row + 1] else None
+            block = None if first is None else (blocks["start"][first], blocks["end"][first], blocks["kind"][first])
+            for path, message in _title_problems(meta["title"], meta["header"], text, block):
+                yield row, path, message
 
 
-def _header_problems(header: str, text: str, date: str | None, precision: str | None) -> Iterator[tuple[str, str]]:
+def _header_problems(header: str, text: str, date: str | None, precision: str | None) -> list[tuple[str, str]]:
     """The header must be exactly what ingest finds at the start of header + text
     (so an empty header means the text starts with no header), its date the date."""
-    found, found_date = split_header(header + text)
+    found, found_date = split_header(header + text if header else text)
+    problems = []
     if found != header:
         if header:
-            yield "metadata.header", f"{header!r} is not the inline header ingest finds at the start of the file ({found!r})"
+            problems.append(("metadata.header", f"{header!r} is not the inline header ingest finds at the start of the file ({found!r})"))
         else:
-            yield "metadata.header", f"is empty, but the text starts with the inline header {found!r}"
+            problems.append(("metadata.header", f"is empty, but the text starts with the inline header {found!r}"))
     elif found_date != date:
-        yield "metadata.date", f"is {date!r}, the header {header!r} says {found_date!r}"
+        problems.append(("metadata.date", f"is {date!r}, the header {header!r} says {found_date!r}"))
     if precision != date_precision(date):
-        yield "metadata.date_precision", f"{precision!r} does not match date {date!r}"
+        problems.append(("metadata.date_precision", f"{precision!r} does not match date {date!r}"))
+    return problems
 
 
 def _title_problems(title: str | None, header: str, text: str, block: tuple[int, int, str] | None) -> Iterator[tuple[str, str]]:
