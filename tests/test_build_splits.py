@@ -1,0 +1,89 @@
+"""A built corpus in three splits: loadable per config and split, copies together, stable as it grows."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from kronika.build import build
+
+NAMES = ["Jan Kowalski", "Anna Nowak", "Warszawa", "Kraków", "Polska", "Unia Europejska", "Donald Tusk", "Berlin"]
+WORDS = "dziś rano wczoraj spotkanie rozmowa rząd ustawa miasto ludzie sprawa wieczorem powiedział ogłosił".split()
+
+
+def _article(rng: random.Random) -> str:
+    sentences = []
+    for _ in range(rng.randrange(4, 9)):
+        words = [rng.choice(WORDS) for _ in range(rng.randrange(6, 14))]
+        words.insert(rng.randrange(len(words)), rng.choice(NAMES))
+        sentences.append(" ".join(words).capitalize() + ".")
+    return f"Tytuł {rng.randrange(10**6)}\n\n" + " ".join(sentences) + "\n"
+
+
+def _write(seeds: Path, rng: random.Random, prefix: str, n: int) -> None:
+    seeds.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (seeds / f"{prefix}{i:03d}.txt").write_text(_article(rng), encoding="utf-8")
+
+
+def _splits(corpus: Path, config: str) -> dict[str, str]:
+    out = {}
+    key = "id" if config == "documents" else "doc_id"
+    for path in sorted((corpus / config).glob("*.parquet")):
+        for doc_id in pq.read_table(path, columns=[key]).column(key).to_pylist():
+            out[doc_id] = path.name.split("-")[0]
+    return out
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], dict[str, str]]:
+    """60 articles (one an exact copy), built; then 100 more added and rebuilt."""
+    root = tmp_path_factory.mktemp("splits")
+    rng = random.Random(11)
+    _write(root / "seeds", rng, "a", 60)
+    (root / "seeds" / "zz-copy.txt").write_bytes((root / "seeds" / "a007.txt").read_bytes())
+    build(root / "seeds", root / "corpus", jobs=1, progress=False, cache_dir=root / "cache")
+    before = _splits(root / "corpus", "documents")
+    _write(root / "seeds", rng, "b", 100)
+    build(root / "seeds", root / "corpus", jobs=1, progress=False, cache_dir=root / "cache")
+    return root, before, _splits(root / "corpus", "documents")
+
+
+def test_every_config_loads_per_split_and_agrees(grown: tuple[Path, dict[str, str], dict[str, str]], tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    root, _, after = grown
+    assert set(after.values()) == {"train", "validation", "test"}
+    ids = {}
+    for config in ("documents", "mentions", "sentences"):
+        for split in ("train", "validation", "test"):
+            ds = datasets.load_dataset(str(root), config, split=split, cache_dir=str(tmp_path / "hf"))
+            ids[config, split] = set(ds["id" if config == "documents" else "doc_id"])
+    for split in ("train", "validation", "test"):
+        assert ids["mentions", split] <= ids["documents", split]
+        assert ids["sentences", split] == ids["documents", split]
+
+
+def test_adding_articles_moves_no_document(grown: tuple[Path, dict[str, str], dict[str, str]]) -> None:
+    _, before, after = grown
+    assert all(after[doc_id] == split for doc_id, split in before.items())
+
+
+def test_copies_share_a_cluster_and_a_split(grown: tuple[Path, dict[str, str], dict[str, str]]) -> None:
+    root, _, after = grown
+    rows = pq.read_table(root / "corpus" / "documents").to_pylist()
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["zz-copy"]["duplicate_cluster"] == by_id["a007"]["duplicate_cluster"] == "a007"
+    assert by_id["a007"]["duplicate_count"] == 2 and after["zz-copy"] == after["a007"]
+    alone = [r for r in rows if r["id"] not in ("a007", "zz-copy")]
+    assert all(r["duplicate_cluster"] is None and r["duplicate_count"] == 1 for r in alone)
+
+
+def test_drop_duplicates_keeps_the_cluster_name(grown: tuple[Path, dict[str, str], dict[str, str]], tmp_path: Path) -> None:
+    root, _, _ = grown
+    report = build(root / "seeds", tmp_path / "corpus", jobs=1, progress=False, cache_dir=root / "cache", drop_duplicates=True)
+    ids = set(_splits(tmp_path / "corpus", "documents"))
+    assert "a007" in ids and "zz-copy" not in ids
+    assert any(r["reason"] == "duplicate of a007 (--drop-duplicates)" for r in report.skipped)
