@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write src/kronika/data/lexicon_forms.tsv: the inflected forms of lexicon.tsv.
+"""Write src/kronika/lang/pl/lexicon_forms.tsv: the inflected forms of lang/pl/lexicon.tsv.
 
 Run it after editing lexicon.tsv, the inflection rules or Morfeusz's version
 (tests/test_entities.py fails until then). A stale file is never used: its key
@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kronika.lexicon import FORMS_FILE, Lexicon, forms_text
-from kronika.morph import Morph
+from kronika.lang.pl.inflect import FORMS_FILE, PolishForms, forms_text, lexicon_text
+from kronika.lang.pl.morph import Morph
+from kronika.lexicon import Lexicon, read_rows
 
-OUT = Path(__file__).resolve().parents[1] / "src" / "kronika" / "data" / FORMS_FILE
+OUT = Path(__file__).resolve().parents[1] / "src" / "kronika" / "lang" / "pl" / FORMS_FILE
 
 
 def main() -> int:
-    lexicon = Lexicon(Morph(), known={})
-    OUT.write_text(forms_text(lexicon.computed), encoding="utf-8")
-    print(f"{OUT}: {len(lexicon.computed)} base forms")
+    forms = PolishForms(Morph(), known={})
+    Lexicon(forms, read_rows(lexicon_text()))
+    OUT.write_text(forms_text(forms.computed), encoding="utf-8")
+    print(f"{OUT}: {len(forms.computed)} base forms")
     return 0
 
 

@@ -20,8 +20,11 @@ from kronika.entities import (  # noqa: E402
     get_annotator,
     merge_layers,
 )
-from kronika.lexicon import FORMS_FILE, Lexicon, data_text, forms_text, make_entity_id, read_rows  # noqa: E402
-from kronika.morph import Morph  # noqa: E402
+from kronika.entities import Candidates, Words  # noqa: E402
+from kronika.lang.pl.inflect import FORMS_FILE, PolishForms, forms_text, lexicon_text  # noqa: E402
+from kronika.lang.pl.morph import Morph  # noqa: E402
+from kronika.lexicon import Lexicon, make_entity_id, read_rows  # noqa: E402
+from kronika import lang  # noqa: E402
 from kronika.record import ENTITY_ID_PATTERN, LABELS, LAYER_PATTERN, MAX_MENTION_CHARS, Mention  # noqa: E402
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "entity_cases.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -124,7 +127,7 @@ def test_entity_status() -> None:
 
 
 def test_lexicon_file_is_well_formed() -> None:
-    rows = list(read_rows(data_text("lexicon.tsv")))
+    rows = list(read_rows(lexicon_text()))
     assert len(rows) > 500
     for row in rows:
         assert re.match(ENTITY_ID_PATTERN, row.entry.entity_id), row
@@ -175,10 +178,11 @@ def test_eval_entities_missing_file(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_shipped_lexicon_forms_are_current() -> None:
     """The shipped inflected forms equal a fresh inflection; if not: python scripts/make_lexicon_forms.py"""
-    fresh = Lexicon(Morph(), known={})
-    assert data_text(FORMS_FILE) == forms_text(fresh.computed)
-    shipped = Lexicon(Morph())
-    assert shipped.computed == {} and list(shipped.polish.items()) == list(fresh.polish.items())
+    fresh_forms, shipped_forms = PolishForms(Morph(), known={}), PolishForms(Morph())
+    fresh = Lexicon(fresh_forms, read_rows(lexicon_text()))
+    assert lang.read_text("pl", FORMS_FILE) == forms_text(fresh_forms.computed)
+    shipped = Lexicon(shipped_forms, read_rows(lexicon_text()))
+    assert shipped_forms.computed == {} and list(shipped.inflected.items()) == list(fresh.inflected.items())
 
 
 # ------------------------------------------------------------- linear in the input (issue 10)
@@ -217,18 +221,18 @@ def test_rules_work_per_word_is_bounded(ann: EntityAnnotator, pool: str, monkeyp
     """Work per word does not grow with the run: count the word look-ups and head-span
     scans (no timing). Rebuilding ``run[k:]`` for every k made both grow with n."""
     calls = {"word": 0, "head": 0}
-    word, head_span = EntityAnnotator.word, EntityAnnotator._head_span
+    word, head_span = Words.__call__, Candidates._head_span
 
-    def counting_word(self: EntityAnnotator, text: str):  # noqa: ANN202
+    def counting_word(self: Words, text: str):  # noqa: ANN202
         calls["word"] += 1
         return word(self, text)
 
-    def counting_head(self: EntityAnnotator, *args, **kwargs):  # noqa: ANN202, ANN002, ANN003
+    def counting_head(self: Candidates, *args, **kwargs):  # noqa: ANN202, ANN002, ANN003
         calls["head"] += 1
         return head_span(self, *args, **kwargs)
 
-    monkeypatch.setattr(EntityAnnotator, "word", counting_word)
-    monkeypatch.setattr(EntityAnnotator, "_head_span", counting_head)
+    monkeypatch.setattr(Words, "__call__", counting_word)
+    monkeypatch.setattr(Candidates, "_head_span", counting_head)
     per_word = []
     for n in (2_000, 8_000):
         calls.update(word=0, head=0)
@@ -245,15 +249,15 @@ def test_long_run_is_cut_between_words_and_short_runs_stay_whole(ann: EntityAnno
 
     text = "Rada Unii Europejskiej " + _capitalised(CAPITALISED_POOLS["unknown"], 200) + " Royal Dutch Shell"
     doc = _Doc(text)
-    runs = ann._runs(doc)
+    runs = ann.candidates._runs(doc)
     assert len(runs) == 1
-    pieces = ann._pieces(doc, runs[0])
+    pieces = ann.candidates._pieces(doc, runs[0])
     assert len(pieces) > 1
     assert [i for p in pieces for i in p] == runs[0]  # consecutive, nothing lost (no digits/connectors here)
     for p in pieces:
         assert doc.tokens[p[-1]][1] - doc.tokens[p[0]][0] <= MAX_MENTION_CHARS
     short = _Doc("W Brukseli spotkali się Jan Kowalski i Rada Unii Europejskiej.")
-    assert all(ann._pieces(short, run) == [run] for run in ann._runs(short))
+    assert all(ann.candidates._pieces(short, run) == [run] for run in ann.candidates._runs(short))
 
 
 def test_word_longer_than_a_mention_is_no_name(ann: EntityAnnotator) -> None:
@@ -270,9 +274,9 @@ def test_pieces_drop_connectors_and_digits_at_cuts(ann: EntityAnnotator) -> None
 
     text = " of ".join(["Xanthe Qorvath 2 Zembla"] * 40)
     doc = _Doc(text)
-    for run in ann._runs(doc):
-        for piece in ann._pieces(doc, run):
-            assert ann._is_cap(doc, piece[0]) and ann._is_cap(doc, piece[-1])
+    for run in ann.candidates._runs(doc):
+        for piece in ann.candidates._pieces(doc, run):
+            assert ann.candidates._is_cap(doc, piece[0]) and ann.candidates._is_cap(doc, piece[-1])
     mentions = ann.annotate(text, "pl")
     _check_invariants(text, mentions)
     assert all(m.end - m.start <= MAX_MENTION_CHARS for m in mentions)

@@ -6,7 +6,8 @@ from a cache); this module only decides what is published.
 Merge rule for entities: a document with a gold layer publishes the gold
 mentions only (``entity_status = "gold"``), since the gold layer is complete
 for that document. Otherwise it publishes the merged automatic layers with the
-status the entity stage reports ("automatic", "lexicon" or "none").
+status the registered annotators give its language ("automatic", "lexicon" or
+"none", ``kronika.registry.entity_status``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ so ``text[start:end]`` is exactly its content and only white space lies between
 blocks. Kinds, decided in this order (simple on purpose; measured later):
 
 * ``boilerplate``: at most 400 characters and starts with a site-furniture
-  phrase ("Zobacz wideo", "Czytaj także", "Read more", "Читайте также", ...).
+  phrase ("Zobacz wideo", "Czytaj także", "Read more", "Читайте также", ...): the
+  phrases of every language pack (``lang/<code>/boilerplate.txt``), whatever the
+  document's language.
 * ``heading``: a single line of at most 200 characters and 25 words that does
   not end in sentence punctuation (. ! ? … : ; ,), closing quotes ignored.
 * ``paragraph``: everything else.
@@ -15,21 +17,11 @@ from __future__ import annotations
 
 import re
 
+from kronika import lang
 from kronika.record import Block
 
-BOILERPLATE_PREFIXES = (
-    # pl
-    "zobacz wideo", "zobacz też", "zobacz także", "zobacz również", "czytaj też",
-    "czytaj także", "czytaj również", "czytaj więcej", "przeczytaj też", "przeczytaj także",
-    "reklama", "posłuchaj",
-    # en
-    "watch video", "watch:", "read more", "read also", "advertisement", "subscribe to",
-    # cs, sl
-    "čtěte také", "přečtěte si také", "preberite še", "preberi tudi",
-    # ru, uk, bg
-    "читайте также", "смотрите также", "читайте також", "дивіться також",
-    "вижте още", "прочетете още",
-)
+# Every language pack's phrases (``lang/<code>/boilerplate.txt``), lowercase.
+BOILERPLATE_PREFIXES = tuple(p.lower() for p in lang.every_line("boilerplate.txt"))
 MAX_BOILERPLATE_CHARS = 400
 MAX_HEADING_CHARS = 200
 MAX_HEADING_WORDS = 25

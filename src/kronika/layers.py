@@ -1,10 +1,11 @@
 """Automatic annotation layers of one document, and their cache.
 
 The layers (language tags, automatic entities) are computed from the text
-alone, so they are cached under the seed's sha256 plus a fingerprint of every
-annotator name, tool version and lexicon entry that produced them. Editing a
-seed, upgrading a tool or growing the lexicon changes the key; stale entries
-are never read. The cache is safe to delete.
+alone by the annotators of ``kronika.registry``, so they are cached under the
+seed's sha256 plus a fingerprint of every registered annotator (name, version,
+package versions, data files) and of the gold lexicon entries. Editing a seed,
+upgrading a tool, registering an annotator or growing the lexicon changes the
+key; stale entries are never read. The cache is safe to delete.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from functools import cache, cached_property
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from kronika import entities, language
+from kronika import entities, language, registry
 from kronika.ingest import Document
+from kronika.lexicon import entries_digest
 from kronika.record import LanguageSpan, Mention
 
 LAYER_FORMAT = 1
@@ -53,31 +54,64 @@ class Layers:
 
 
 class Tools:
-    """The annotators of one process, loaded on first use: a build whose layers all
-    come from the cache never loads a model."""
+    """The registered annotators of one process, loaded on first use: a build whose
+    layers all come from the cache never loads a model.
 
-    def __init__(self, lexicon: tuple[entities.LexiconEntry, ...]) -> None:
+    ``entries``: the registry's entries (default: every registered one). The
+    fingerprint, the language tagger and the entity layers all come from them.
+    """
+
+    def __init__(self, lexicon: tuple[entities.LexiconEntry, ...], entries: tuple[registry.Annotator, ...] | None = None) -> None:
         self.lexicon = lexicon
-        parts = [str(LAYER_FORMAT), language.ANNOTATOR, json.dumps(language.tool_versions(), sort_keys=True)]
-        parts.append(entities.fingerprint(lexicon))
-        self.fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        self.entries = registry.entries() if entries is None else entries
+        self.ranks = registry.ranks(self.entries)
+        self.fingerprint = fingerprint(lexicon, self.entries)
 
     def load(self) -> None:
         """Load the annotators now; a failure here is the machine's, not a seed's."""
         try:
-            self.tagger, self.annotator  # noqa: B018 (cached properties: loads them)
+            self.tagger, self.annotators  # noqa: B018 (cached properties: loads them)
         except (ImportError, OSError, MemoryError, RuntimeError) as err:
             raise EnvironmentFailure(f"cannot load the annotators: {type(err).__name__}: {err}") from None
 
     @cached_property
     def tagger(self) -> language.LanguageTagger:
-        if _shared_lingua is not None:
-            return language.LanguageTagger(lingua=_shared_lingua)
-        return language.get_tagger()
+        return registry.load(registry.language_annotator(self.entries), lingua=_shared_lingua)
 
     @cached_property
-    def annotator(self) -> entities.EntityAnnotator:
-        return entities.get_annotator(self.lexicon)
+    def annotators(self) -> list[tuple[Any, list[registry.Annotator]]]:
+        """(instance, the entity entries it serves) in merge order; entries sharing a
+        factory (and argument) share one instance."""
+        groups: dict[tuple[str, str | None], list[registry.Annotator]] = {}
+        for entry in registry.of_kind("entities", self.entries):
+            groups.setdefault((entry.factory, entry.argument), []).append(entry)
+        return [(registry.load(group[0], gold=self.lexicon), group) for group in groups.values()]
+
+    def entity_layers(self, text: str, language: str) -> dict[str, list[Mention]]:
+        """Every registered entity layer that serves ``language``, by layer name."""
+        out: dict[str, list[Mention]] = {}
+        for instance, group in self.annotators:
+            serving = [e for e in group if e.serves(language)]
+            if not serving:
+                continue
+            found = registry.layers_of(instance, serving[0], text, language)
+            for entry in serving:
+                out[entry.name] = found.get(entry.name, [])
+        return out
+
+    def entities(self, text: str, language: str) -> list[Mention]:
+        """The merged entity layers of ``text`` (``entities.merge_layers``, registry ranks)."""
+        return entities.merge_layers(self.entity_layers(text, language), self.ranks)
+
+    def entity_status(self, language: str) -> str:
+        return registry.entity_status(language, self.entries)
+
+
+def fingerprint(lexicon: tuple[entities.LexiconEntry, ...], entries: tuple[registry.Annotator, ...]) -> str:
+    """The layer cache's key: the layer format, every entry's fingerprint (names,
+    versions, package versions, data files) and the gold lexicon."""
+    parts = [str(LAYER_FORMAT), registry.fingerprint(entries), entries_digest(lexicon)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 _shared_lingua: Any = None
@@ -91,18 +125,8 @@ def share_lingua(lingua: Any) -> None:
 
 
 def describe_tools() -> dict[str, Any]:
-    """Annotator names and tool versions, without loading any model."""
-    return {
-        "language": {"layer": language.ANNOTATOR, "tools": language.tool_versions()},
-        "entities": {"layers": list(entities.LAYERS), "tools": {"morfeusz2": _version("morfeusz2")}},
-    }
-
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not installed"
+    """Annotator names and tool versions, without loading any model (the registry's ``describe``)."""
+    return registry.describe()
 
 
 @cache
@@ -119,14 +143,14 @@ def gold_lexicon(gold_files: Any) -> tuple[entities.LexiconEntry, ...]:
 
 def automatic_layers(doc: Document, tools: Tools) -> Layers:
     tagged = tools.tagger.tag_document(doc.text, doc.blocks)
-    found = tools.annotator.annotate(doc.text, tagged.language)
+    found = tools.entities(doc.text, tagged.language)
     return Layers(
         language=tagged.language,
         language_script=tagged.language_script,
         language_score=tagged.score,
         languages=list(tagged.spans),
         entities=found,
-        entity_status=entities.entity_status(tagged.language),
+        entity_status=tools.entity_status(tagged.language),
     )
 
 

@@ -10,7 +10,8 @@ back into exact code-point offsets and adds two things simplemma does not do:
 * **Newlines are hard boundaries.** simplemma only breaks at blank lines; a
   heading line followed by a paragraph line must never form one sentence.
 * **Titles and short forms before a name** (``dr.``, ``gen.``, ``Mr.``, ...) that
-  simplemma's lists lack are re-joined with the next sentence (``_JOIN_AFTER``).
+  simplemma's lists lack are re-joined with the next sentence (``_JOIN_AFTER``,
+  read from every language pack's ``sentence_joins.txt``).
   The list is deliberately small: words like ``r.`` or ``itd.`` end sentences as
   often as not, so they are left to simplemma.
 
@@ -27,16 +28,16 @@ from collections.abc import Iterator
 
 from simplemma import split_sentences as _simplemma_split
 
+from kronika import lang
+
 # simplemma languages that have their own abbreviation/starter profile; any other
 # code falls back to Polish, whose abbreviations (m.in., np.) rarely hurt elsewhere.
 _PROFILED = frozenset({"cs", "de", "en", "fr", "nl", "pl", "pt", "el"})
 DEFAULT_LANG = "pl"
 
 # Forms that precede a name or number and are almost never sentence-final.
-_JOIN_AFTER = frozenset(
-    """dr mgr inż hab prof ks płk ppłk mjr gen kpt por św nr ul al tzw tj tzn np
-    m.in wg ang łac ros ukr mr mrs ms st sen rep gov vs e.g i.e ing""".split()
-)
+# Every language pack's list (``lang/<code>/sentence_joins.txt``).
+_JOIN_AFTER = frozenset(lang.every_word("sentence_joins.txt"))
 _LAST_WORD = re.compile(r"(\S+)\.$")
 # "Może jutro? – zapytała." : a dash and a lower-case word after ?/!/… is the
 # narrator's tag of the same dialogue sentence.

@@ -3,7 +3,8 @@
 Rules, tried in this order at each non-space position (whitespace is never part
 of a token):
 
-1. **Abbreviations** from the small list ``ABBREVIATIONS`` keep their dots:
+1. **Abbreviations** from the small lists of the language packs
+   (``lang/<code>/abbreviations.txt``, all of them for every text) keep their dots:
    ``m.in.``, ``np.``, ``tzw.``, ``prof.``, ``ul.`` ... (case-insensitive, and only
    at the start of a word). Forms that end sentences as often as not (``r.``,
    ``itd.``, ``itp.``, ``tys.``) and ``pl.`` (``Onet.pl``) are left out: their
@@ -33,13 +34,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from kronika import lang
 from kronika.record import BIO_TAGS
 
-ABBREVIATIONS = (
-    "m.in. np. tzw. tj. tzn. ok. ds. ws. wg. im. św. ul. al. godz. "
-    "prof. dr. doc. mgr. inż. hab. ks. gen. płk. ppłk. mjr. kpt. por. red. "
-    "Mr. Mrs. Ms. Dr. St. e.g. i.e."
-).split()
+# Every language pack's list (``lang/<code>/abbreviations.txt``).
+ABBREVIATIONS = lang.every_word("abbreviations.txt")
 
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _WORD = rf"[\w{_MARKS}]+"

@@ -1,4 +1,5 @@
-"""Thin, cached wrapper around Morfeusz 2 (SGJP dictionary shipped in the wheel).
+"""Thin, cached wrapper around Morfeusz 2 (SGJP dictionary shipped in the wheel): the
+Polish pack's morphology glue.
 
 Morfeusz is the only linguistic resource of the Polish entity annotator: it
 tells which capitalised words are first names, surnames, places or
@@ -21,6 +22,20 @@ LOC_QUALS = frozenset({"nazwa_geograficzna"})
 ORG_QUALS = frozenset({"nazwa_organizacji", "nazwa_instytucji", "nazwa_firmy"})
 PRO_QUALS = frozenset({"marka"})
 PROPER_QUALS = PER_QUALS | LOC_QUALS | ORG_QUALS | PRO_QUALS | {"nazwa_własna", "człon_nazwy_geograficznej"}
+# What a lexicon entry's label prefers among the readings of a word it inflects
+# ("Bank" read as a company before the common noun). Not the sets above on purpose:
+# a pseudonym is no base for a person's paradigm, and a firm's name is a product's
+# too; these pairs are what the shipped forms were made with.
+LABEL_QUALS = {
+    "PER": frozenset({"imię", "nazwisko"}),
+    "LOC": frozenset({"nazwa_geograficzna"}),
+    "ORG": frozenset({"nazwa_organizacji", "nazwa_instytucji", "nazwa_firmy"}),
+    "PRO": frozenset({"marka", "nazwa_firmy"}),
+    "EVT": frozenset(),
+}
+# The SGJP cases, in the order the rules prefer them when a form reads as several
+# (nominative first, accusative before dative). The one case table of the pack.
+CASES = ("nom", "gen", "acc", "dat", "inst", "loc", "voc")
 NOMINAL = frozenset({"subst", "depr"})
 ADJECTIVAL = frozenset({"adj", "ppas", "pact"})
 
