@@ -1137,8 +1137,16 @@ class Index:
         list(self.add_documents(DocumentColumns.of(batch), set()))
 
     def note_broken(self, config: str, record: dict[str, Any]) -> None:
+        """A row that failed the schema: its document's derived rows are not checked,
+        and a broken mentions row still claims its entity (one problem, not two)."""
         if config == "documents" and isinstance(record.get("id"), str):
             self.broken.add(record["id"])
+        doc = self.docs.get(record.get("doc_id")) if config == "mentions" and isinstance(record.get("doc_id"), str) else None
+        if doc is not None and isinstance(record.get("start"), int):
+            starts = doc.store("start")
+            k = bisect_left(starts, record["start"], doc.first, doc.stop)
+            if k < doc.stop and starts[k] == record["start"]:
+                doc.store.matched[k] = 1
 
     def document(self, doc_id: str) -> Doc | None:
         return self.docs.get(doc_id)
