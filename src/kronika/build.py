@@ -37,7 +37,7 @@ from kronika import __version__
 from kronika.assemble import assemble, choose_entities
 from kronika.duplicates import SignatureCache, clusters
 from kronika.gold import gold_path, load_gold_file, read_gold
-from kronika.ingest import Document, SeedError, list_seeds, parse_seed, read_seed, seed_bytes, shown
+from kronika.ingest import Document, SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.language import Lingua
 from kronika.layers import EnvironmentFailure, LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, share_lingua, tools_for
 from kronika.output import OutputError, check_output, commit, locked, recover, staging
@@ -462,7 +462,7 @@ def place(seeds: list[Path], root: Path, out_dir: Path, cache_dir: Path | None) 
     for seed in seeds:
         try:
             raw = seed_bytes(seed, root)
-            signatures[seed.stem] = cache.get(hashlib.sha256(raw).hexdigest(), lambda: parse_seed(raw, seed.name, seed).text)
+            signatures[seed.stem] = cache.get(hashlib.sha256(raw).hexdigest(), lambda: seed_text(raw, seed))
         except SeedError:
             continue
         paths[seed.stem] = seed

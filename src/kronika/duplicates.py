@@ -52,19 +52,24 @@ def words(text: str) -> list[str]:
 
 
 def shingles(tokens: list[str]) -> set[str]:
-    return {" ".join(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)}
+    return set(_windows(tokens))
+
+
+def _windows(tokens: list[str]) -> list[str]:
+    """Every run of ``SHINGLE_WORDS`` words, joined (repeats kept: MinHash ignores them)."""
+    return list(map(" ".join, zip(*(tokens[i:] for i in range(SHINGLE_WORDS)))))
 
 
 def signature(text: str) -> Signature:
     tokens = words(text)
     exact = hashlib.sha256(" ".join(tokens).encode()).hexdigest()
-    grams = shingles(tokens)
+    grams = _windows(tokens)
     if not grams:
         return Signature(exact, ())
     from rensa import RMinHash  # imported here: validation and the viewer never need it
 
     minhash = RMinHash(num_perm=BANDS * ROWS, seed=SEED)
-    minhash.update(sorted(grams))
+    minhash.update(grams)
     values = minhash.digest()
     bands = tuple(
         hashlib.blake2b(repr(values[b * ROWS : (b + 1) * ROWS]).encode(), digest_size=8).hexdigest() for b in range(BANDS)

@@ -186,6 +186,12 @@ def parse_seed(raw: bytes, name: str, where: Path | str | None = None) -> Docume
     )
 
 
+def seed_text(raw: bytes, where: Path | str) -> str:
+    """The article text of a seed without the rest of ``parse_seed`` (blocks, title): what duplicates compare."""
+    text = _decode(raw, where)[0]
+    return text[len(split_header(text)[0]) :]
+
+
 def _decode(raw: bytes, where: Path | str) -> tuple[str, bool, str]:
     if not raw:
         raise SeedError(where, "empty file")
