@@ -559,7 +559,7 @@ class PymorphyMorphology(Morphology):
             return "-".join(self._word_nominative(part, label, doc) if part[:1].isalpha() else part for part in word.split("-"))
         cands, known = self._candidates(word, label)
         for c in cands:
-            if c in doc:
+            if c != word and c in doc:  # the word itself is always in its document
                 return c
         guess = self.confirmed(word, doc)
         if guess:
@@ -888,6 +888,10 @@ def _trim(pack: LanguagePack, text: str, toks: list[tuple[int, int, str]], run: 
         break
     while run and toks[run[-1]][2] in CONNECTORS:
         run = run[:-1]
+    # a title inside the run ("Trade and Industry Secretary Patricia Hewitt"): the name follows it
+    for k in range(len(run) - 2, -1, -1):
+        if toks[run[k]][2].lower() in pack.titles:
+            return run[k + 1 :]
     return run
 
 
@@ -916,7 +920,7 @@ def _caps_pass(
     for run, label in zip(runs, labels):
         words = [toks[i][2] for i in run]
         if label is None:
-            label = "PER" if (len(run) > 1 or words[0] in person_words) else _default_single(pack, toks, run)
+            label = _default_label(pack, toks, run, person_words)
         start, end = toks[run[0]][0], toks[run[-1]][1]
         lemma = pack.morph.lemma(words, label, doc)
         out.append(Mention(start, end, text[start:end], label, lemma, derived_id(label, lemma), CAPS_LAYER))
@@ -1016,11 +1020,20 @@ def _female_surname(word: str) -> bool:
     return word.endswith(("ová", "ové", "ovou", "ovej"))
 
 
-def _default_single(pack: LanguagePack, toks: list[tuple[int, int, str]], run: list[int]) -> str:
-    """A lone unknown capitalised word: a place after a preposition of place, else a person."""
+def _default_label(pack: LanguagePack, toks: list[tuple[int, int, str]], run: list[int], person_words: set[str]) -> str:
+    """An unknown run nothing else classified. A surname seen in a full name, or (Slavic
+    languages) any multiword run, is a person; a lone word after a preposition of place
+    is a place. Otherwise Slavic news mostly means a person, while English Title Case
+    (companies, clubs, products) is more often an organisation unless it starts with a
+    given name."""
+    words = [toks[i][2] for i in run]
+    if words[-1] in person_words:
+        return "PER"
     prev = run[0] - 1
-    if prev >= 0 and toks[prev][2].lower() in pack.loc_preps:
+    if len(run) == 1 and prev >= 0 and toks[prev][2].lower() in pack.loc_preps:
         return "LOC"
+    if pack.language == "en":
+        return "PER" if words[0] in pack.firstnames and len(run) > 1 else "ORG"
     return "PER"
 
 
