@@ -254,9 +254,9 @@ def test_a_swap_killed_at_any_step_is_recovered(dataset: Path, killed_at: int, m
 
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(SystemExit):
-        output.commit(stage, dataset / "corpus", dataset / "README.md", "---\nnew: card\n---\n")
+        output.commit(stage, dataset / "corpus", {dataset / "README.md": "---\nnew: card\n---\n"})
     monkeypatch.setattr(os, "replace", real)
-    output.recover(dataset / "corpus", dataset / "README.md")
+    output.recover(dataset / "corpus", [dataset / "README.md"])
     now = _states(dataset)
     new = ({"manifest.json": json.dumps({"name": "kronika", "new": True}).encode()}, b"---\nnew: card\n---\n")
     assert now in (old, new)

@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from kronika import __version__
+from kronika import __version__, croissant, stats
 from kronika.assemble import assemble, choose_entities
 from kronika.duplicates import SignatureCache, clusters
 from kronika.gold import gold_path, load_gold_file, read_gold
@@ -47,11 +47,13 @@ from kronika.splits import RULE as SPLIT_RULE
 from kronika.splits import SPLITS, SplitError, assign, read_pins
 from kronika.views import SentenceTable, mention_rows, sentence_spans
 from kronika.write import (
-    CardError, card_text, card_yaml, config_schema, config_table, sha256_file, write_json, write_parquet, writer_fingerprint,
+    CardError, card_text, card_yaml, config_schema, config_table, present_languages, sha256_file, write_json, write_parquet,
+    writer_fingerprint,
 )
 
 DEFAULT_SHARD_SIZE = 250
 MANIFEST = "manifest.json"
+CROISSANT = "croissant.json"
 WORKER_MEMORY = 1 << 30  # a worker with its models and a shard in memory stays well below this
 
 
@@ -385,8 +387,9 @@ def _build(
     if not seeds and not named:
         raise BuildError(f"{shown(seeds_dir)}: no seed files (*.txt)")
     card = out_dir.resolve().parent / "README.md"
+    beside = [card, card.with_name(CROISSANT)]
     with locked(out_dir):
-        recover(out_dir, card)
+        recover(out_dir, beside)
         lexicon = gold_lexicon(_gold_files(seeds))
         placement = place(seeds, seeds_dir, out_dir, cache_dir)
         if drop_duplicates:
@@ -404,7 +407,7 @@ def _build(
             if not any(r.documents for r in results):
                 raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built; {shown(out_dir)} is unchanged")
             splits = _finish(stage, results, out_dir, rejects, skipped)
-            commit(stage, out_dir, card, _card(card, out_dir, splits, results))
+            commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results))))
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
     return BuildReport(
@@ -656,14 +659,22 @@ def _relative(path: str, out_dir: Path) -> str:
         return Path(path).name
 
 
-def _card(card: Path, out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult]) -> str:
-    """The new text of the card beside the corpus folder (``commit`` writes it)."""
+def _dataset_files(
+    stage: Path, card: Path, out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult]
+) -> tuple[str, str]:
+    """The new card and ``croissant.json`` (``commit`` writes both), and the plots inside the staged corpus.
+
+    They describe the staged corpus under the name it will have (``corpus``).
+    """
     prefix = out_dir.resolve().name
-    languages = sorted({lang for r in results for lang in r.languages if lang != "und"}) or ["und"]
+    languages = present_languages([lang for r in results for lang in r.languages])
     for config in splits.values():
         for split in config.values():
             split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
-    return card_text(card, card_yaml(version=__version__, splits=splits, languages=languages))
+    stats.write_plots(stage, stage / "stats")
+    section = stats.card_section(stage, plots_prefix=f"{prefix}/stats", version=__version__)
+    text = card_text(card, card_yaml(version=__version__, splits=splits, languages=languages), stats_section=section)
+    return text, croissant.document(stage, version=__version__, prefix=prefix, languages=languages)
 
 
 def write_report(report: BuildReport, path: Path) -> None:

@@ -1,9 +1,10 @@
 """The output folder: refuse a dangerous one, lock it, stage the new corpus, swap it in.
 
 The corpus folder, its manifest and the card beside it change as one unit.
-The new corpus is written into a staging folder beside the old one; the card's
-new text goes into a file beside the card; then a journal names both, and two
-renames of folders and one of the card swap them in. A build killed at any
+The new corpus is written into a staging folder beside the old one; the new
+text of each file beside it (the card, croissant.json) goes into a file beside
+that; then a journal names the staging folder, and two renames of folders and
+one per file swap them in. A build killed at any
 instant leaves either the old state or the new one: the next build reads the
 journal and rolls back (the staging folder still exists) or forward (it is
 gone, so it became the corpus).
@@ -103,22 +104,25 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
 
 
-def recover(out: Path, card: Path) -> None:
+def recover(out: Path, files: list[Path]) -> None:
     """Finish or undo a swap that a killed build left half done; remove stale staging.
 
+    ``files`` are the files swapped in beside the corpus (the card, croissant.json).
     Call it while holding the lock.
     """
-    journal, old, card_new = _sibling(out, "swap.json"), _sibling(out, "old"), _new_card(card)
+    journal, old = _sibling(out, "swap.json"), _sibling(out, "old")
     if journal.exists():
         stage = out.parent / json.loads(journal.read_text(encoding="utf-8"))["stage"]
         if stage.exists():  # killed before the new corpus was in place: roll back
             if not out.exists() and old.exists():
                 os.replace(old, out)
             shutil.rmtree(stage)
-        elif card_new.exists():  # the new corpus is in place: roll forward
-            os.replace(card_new, card)
+        else:  # the new corpus is in place: roll forward
+            for path in files:
+                if _new(path).exists():
+                    os.replace(_new(path), path)
         journal.unlink()
-    for leftover in (card_new, _temp(card_new), _temp(journal)):
+    for leftover in [_temp(journal)] + [q for path in files for q in (_new(path), _temp(_new(path)))]:
         leftover.unlink(missing_ok=True)
     if old.exists() and out.exists():
         shutil.rmtree(old)
@@ -142,10 +146,10 @@ def staging(out: Path) -> Iterator[Path]:
         raise
 
 
-def commit(stage: Path, out: Path, card: Path, card_text: str) -> None:
-    """Swap ``stage`` in as ``out`` and ``card_text`` in as ``card``, as one unit (see the module doc)."""
-    card_new = _new_card(card)
-    _write_synced(card_new, card_text.encode("utf-8"))
+def commit(stage: Path, out: Path, files: dict[Path, str]) -> None:
+    """Swap ``stage`` in as ``out`` and each text of ``files`` in at its path, as one unit (see the module doc)."""
+    for path, text in files.items():
+        _write_synced(_new(path), text.encode("utf-8"))
     journal = _sibling(out, "swap.json")
     _write_synced(journal, json.dumps({"stage": stage.name}).encode("utf-8"))
     (stage / STAGE_MARK).unlink()
@@ -153,7 +157,8 @@ def commit(stage: Path, out: Path, card: Path, card_text: str) -> None:
     if out.exists():
         os.replace(out, old)
     os.replace(stage, out)
-    os.replace(card_new, card)
+    for path in files:
+        os.replace(_new(path), path)
     journal.unlink()
     shutil.rmtree(old, ignore_errors=True)
 
@@ -162,8 +167,8 @@ def _sibling(out: Path, suffix: str) -> Path:
     return out.parent / f".{out.name}.{suffix}"
 
 
-def _new_card(card: Path) -> Path:
-    return card.with_name(f".{card.name}.kronika-new")
+def _new(path: Path) -> Path:
+    return path.with_name(f".{path.name}.kronika-new")
 
 
 def _temp(path: Path) -> Path:

@@ -28,6 +28,8 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "version": "2.6",
     "data_page_size": 1 << 20,
     "write_page_checksum": True,  # CRC32 per page: `validate` catches a flipped byte
+    "write_page_index": True,  # the Hub's optimised Parquet: readers skip pages
+    "use_content_defined_chunking": True,  # page cuts follow content: a new version shares pages (deterministic)
 }
 ROW_GROUP_SIZE = 1000
 
@@ -157,14 +159,14 @@ def replace_stats_section(body: str, section: str) -> str:
     own markers). Without markers it is appended, so the hand-written
     documentation around it is never touched.
     """
-    start, end = "<!-- kronika:stats:start -->", "<!-- kronika:stats:end -->"
+    start, end = "<!-- kronika:stats:start -->\n", "<!-- kronika:stats:end -->\n"
     section = section if section.endswith("\n") else section + "\n"
-    i = body.find(start)
-    j = body.find(end, i) if i >= 0 else -1
-    if i < 0 or j < 0:
-        return body + ("" if body.endswith("\n\n") or not body else "\n" if body.endswith("\n") else "\n\n") + section
-    tail = body[j + len(end):]
-    return body[:i] + section + (tail[1:] if tail.startswith("\n") else tail)
+    lines = body.splitlines(keepends=True)
+    if start in lines and end in lines[lines.index(start) :]:  # markers on lines of their own, not quoted in prose
+        i = lines.index(start)
+        j = lines.index(end, i)
+        return "".join(lines[:i]) + section + "".join(lines[j + 1 :])
+    return body + ("" if body.endswith("\n\n") or not body else "\n" if body.endswith("\n") else "\n\n") + section
 
 
 def _size_category(n: int) -> str:
