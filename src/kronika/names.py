@@ -575,9 +575,18 @@ class PymorphyMorphology(Morphology):
         if got is None:
             p = self._choose(word, label)
             cands: list[str] = []
-            for q in [p, *self.parses(word)] if p is not None else []:
+            # the chosen reading and at most two others with another base form: inflecting
+            # is pymorphy3's costly step, and later readings are rarely the right ones
+            readings = [p] if p is not None else []
+            for q in self.parses(word):
+                if len(readings) >= 3:
+                    break
+                if all(q.normal_form != r.normal_form or q.tag.number != r.tag.number for r in readings):
+                    readings.append(q)
+            for q in readings:
                 if q.tag.case == "nomn":
                     cands.append(word)
+                    continue
                 nom = q.inflect({"nomn", q.tag.number} if q.tag.number else {"nomn"})
                 if nom is not None:
                     cands.append(match_case(nom.word, word))
