@@ -174,3 +174,11 @@ def test_resources_are_one_folder_per_language() -> None:
         for entry in names.read_lexicon(names.read_resource(language, "lexicon.tsv")):
             assert entry.label in LABELS
             assert re.match(ENTITY_ID_PATTERN, entry.entity_id), (language, entry)
+
+
+def test_registry_entries_match_the_module() -> None:
+    from kronika import names, registry
+
+    entries = {a.name: a for a in registry.entries() if a.factory == "kronika.names:from_context"}
+    assert set(entries) == set(names.LAYERS)
+    assert all(a.version == names.NAMES_VERSION and set(a.languages) == set(names.LANGUAGES) for a in entries.values())

@@ -49,12 +49,11 @@ def test_annotators_know_their_registered_names() -> None:
 
 
 def test_entity_status_reads_the_registry() -> None:
-    assert registry.entity_status("pl") == "automatic"
-    assert registry.entity_status("en") == "lexicon"
+    assert all(registry.entity_status(code) == "automatic" for code in ("pl", "bg", "cs", "en", "ru", "sl", "uk"))
     assert registry.entity_status("xx") == "none"
-    extra = registry.Annotator("toy_xx_v1", "entities", "m:f", {"xx": "automatic", "en": "automatic"}, rank=30)
+    extra = registry.Annotator("toy_xx_v1", "entities", "m:f", {"xx": "lexicon", "en": "lexicon"}, rank=30)
     found = registry.entries([extra])
-    assert registry.entity_status("xx", found) == "automatic"
+    assert registry.entity_status("xx", found) == "lexicon"
     assert registry.entity_status("en", found) == "automatic"  # the strongest status wins
 
 

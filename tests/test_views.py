@@ -110,6 +110,7 @@ def _row(text: str = TEXT) -> dict:
         "text": text,
         "blocks": [{"start": b.start, "end": b.end, "kind": b.kind} for b in split_blocks(text)],
         "language": "pl",
+        "entity_status": "automatic",
         "entities": [m.to_dict() for m in sorted(mentions)],
     }
 
@@ -163,7 +164,7 @@ def test_sentence_rows_validate_and_decode_back() -> None:
 def test_views_of_a_document_without_entities() -> None:
     text = "Jedno zdanie.\nDrugie zdanie."
     blocks = [{"start": b.start, "end": b.end, "kind": b.kind} for b in split_blocks(text)]
-    row = {"id": "doc_2", "text": text, "blocks": blocks, "language": "pl", "entities": []}
+    row = {"id": "doc_2", "text": text, "blocks": blocks, "language": "pl", "entity_status": "none", "entities": []}
     assert mention_rows(row) == []
     rows, misaligned = sentence_rows(row)
     assert misaligned == 0 and [r["tokens"] for r in rows] == [["Jedno", "zdanie", "."], ["Drugie", "zdanie", "."]]

@@ -5,8 +5,8 @@ Two automatic layers, each a versioned annotator registered in ``kronika.registr
 
 * ``gazetteer_v1`` -- longest match of the lexicon (``lang/pl/lexicon.tsv`` plus
   the corpus's gold entities passed as ``extra``), every entry expanded to all
-  its inflected forms by Morfeusz. Non-Polish text: exact listed surfaces only
-  (``data/lexicon_other.tsv``).
+  its inflected forms by Morfeusz. Other languages have their own annotators
+  (``kronika.names``).
 * ``rules_v1`` -- capitalised runs read with Morfeusz, in three passes:
 
   1. **candidates** (``Candidates``): capitalised runs on one line; organisation /
@@ -65,11 +65,9 @@ from kronika.lang.pl.morph import (
     match_case,
 )
 from kronika.lexicon import (
-    OTHER_FILE,
     Hit,
     Lexicon,
     LexiconEntry,
-    data_text,
     entries_digest,
     make_entity_id,
     read_rows,
@@ -222,8 +220,7 @@ def merge_layers(layers: dict[str, list[Mention]], ranks: Mapping[str, int] | No
 
 def entity_status(language: str) -> str:
     """What kind of entity annotation a document in ``language`` gets, as the
-    registry says ("automatic" for Polish, "lexicon" for languages with exact
-    forms in ``data/lexicon_other.tsv``, "none" where nothing is registered)."""
+    registry says ("automatic" where an annotator serves it, "none" where nothing is registered)."""
     return registry.entity_status(language)
 
 # ------------------------------------------------------------------ shared
@@ -960,7 +957,7 @@ class EntityAnnotator:
     def __init__(self, extra: Iterable[LexiconEntry] = ()) -> None:
         self.morph = Morph()
         self.extra = tuple(sorted_entries(extra))
-        self.lexicon = Lexicon(PolishForms(self.morph), read_rows(lexicon_text()), self.extra, data_text(OTHER_FILE))
+        self.lexicon = Lexicon(PolishForms(self.morph), read_rows(lexicon_text()), self.extra)
         self.word = Words(self.morph)
         self.candidates = Candidates(self.word, self.lexicon)
         self.classifier = Classifier(self.word)
@@ -974,8 +971,7 @@ class EntityAnnotator:
     def annotate_layers(self, text: str, language: str) -> dict[str, list[Mention]]:
         """Each automatic layer separately; ``source`` of every mention is its layer name."""
         if language != "pl":
-            table = self.lexicon.other.get(language)
-            return {GAZETTEER: _capped(self._match_exact(text, table)) if table else [], RULES: []}
+            return {GAZETTEER: [], RULES: []}
         doc = _Doc(text)
         gaz = _capped(self._gazetteer(doc))
         return {GAZETTEER: gaz, RULES: _capped(self._rules(doc, gaz))}
@@ -1023,21 +1019,6 @@ class EntityAnnotator:
         if not (nxt[:1].islower() and nxt.isalpha()):
             return False
         return modifies([self.word(doc.words[i]), self.word(nxt)], 0)
-
-    def _match_exact(self, text: str, table: dict[str, Hit]) -> list[Mention]:
-        doc = _Doc(text)
-        maxlen = max(len(tokens_of(k)) for k in table)
-        out: list[Mention] = []
-        i = 0
-        while i < len(doc.words):
-            found = self._match_at(doc, i, table, maxlen)
-            if found:
-                n, hit = found
-                out.append(self._mention(doc, i, i + n, hit.label, hit.lemma, GAZETTEER, 0.8, hit.entity_id))
-                i += n
-            else:
-                i += 1
-        return out
 
     def _mention(self, doc: _Doc, i: int, j: int, label: str, lemma: str, source: str, score: float, eid: str | None = None) -> Mention:
         start, end = doc.tokens[i][0], doc.tokens[j - 1][1]

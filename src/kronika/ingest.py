@@ -215,4 +215,6 @@ def _title(text: str, blocks: list[Block]) -> str | None:
     first = blocks[0]
     if first.kind == "boilerplate" or len(first_line) > MAX_TITLE_CHARS or "\n" in text[first.start : first.end]:
         return None
+    if text[first.start : first.end] != first_line.strip():  # the first line is blank: no title
+        return None
     return text[first.start : first.end]

@@ -6,9 +6,6 @@ knowledge: nothing in it comes from an evaluation set; its format is in its
 header) and a ``forms(base, label)`` function that gives every surface form of a
 base form (``kronika.lang.pl.inflect`` inflects with Morfeusz). Gold entities of
 the corpus are added as extra rows and inflected the same way.
-
-``data/lexicon_other.tsv`` lists exact surface forms for other languages; those
-are never inflected (it predates the other languages' packs).
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ from importlib import resources
 
 from kronika.record import LABELS
 
-OTHER_FILE = "lexicon_other.tsv"
 TOKEN_RE = re.compile(r"[^\W_]+(?:[-‐'’][^\W_]+|\.(?=[^\W\d_]{2})[^\W_]+)*|[^\w\s]|_+")
 
 
@@ -101,11 +97,6 @@ def read_rows(text: str) -> Iterator[Row]:
         )
 
 
-def data_text(name: str) -> str:
-    """A file of ``kronika/data/`` (``lexicon_other.tsv``)."""
-    return resources.files("kronika").joinpath("data", name).read_text(encoding="utf-8")
-
-
 def entries_digest(extra: Iterable[LexiconEntry] = ()) -> str:
     """sha256 of extra entries (the corpus's gold entities), order and duplicates aside.
 
@@ -123,19 +114,16 @@ Forms = Callable[[str, str], tuple[str, ...]]
 
 
 class Lexicon:
-    """Surface form -> Hit: ``inflected`` for the pack's language (every form ``forms``
-    gives), ``other`` per other language (exact forms of ``lexicon_other.tsv``)."""
+    """Surface form -> Hit for the pack's language: every form ``forms`` gives."""
 
-    def __init__(self, forms: Forms, rows: Iterable[Row], extra: Iterable[LexiconEntry] = (), other: str = "") -> None:
+    def __init__(self, forms: Forms, rows: Iterable[Row], extra: Iterable[LexiconEntry] = ()) -> None:
         self.inflected: dict[str, Hit] = {}
-        self.other: dict[str, dict[str, Hit]] = {}
         self.by_lemma: dict[tuple[str, str], str] = {}
         self._forms = forms
         for row in rows:
             self._add_row(row)
         for entry in sorted_entries(extra):
             self._add_row(Row(entry, (), (), ()))
-        self._load_other(other)
         self.first: dict[str, int] = {}
         for key in self.inflected:
             first = tokens_of(key)
@@ -166,17 +154,6 @@ class Lexicon:
         hit = Hit(surname, "PER", e.entity_id)
         for form in self._forms(surname, "PER"):
             self._put(form, hit)
-
-    def _load_other(self, text: str) -> None:
-        """``lexicon_other.tsv``: language, surface, label, lemma, entity_id (exact forms)."""
-        for line in text.splitlines():
-            if not line.strip() or line.startswith("#"):
-                continue
-            lang, surface, label, lemma, eid = (line.split("\t") + [""] * 5)[:5]
-            if label not in LABELS:
-                raise ValueError(f"lexicon_other: bad label {label!r} in line {line!r}")
-            eid = eid.strip() or self.by_lemma.get((lemma, label)) or make_entity_id(label, lemma)
-            self.other.setdefault(lang.strip(), {})[surface_key(surface)] = Hit(lemma.strip(), label, eid)
 
     def entity_id(self, lemma: str, label: str) -> str:
         """Lexicon id of a base form, else the stable derived id."""

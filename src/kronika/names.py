@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from kronika.lexicon import LexiconEntry
 from kronika.record import MAX_MENTION_CHARS, Mention
@@ -1059,6 +1060,12 @@ def get_annotator(extra: Iterable[LexiconEntry] = ()) -> NameAnnotator:
         if got is None:
             got = _ANNOTATORS[key] = NameAnnotator(key)
     return got
+
+
+def from_context(context: Any) -> NameAnnotator:
+    """Factory of the ``names_lexicon_v1`` and ``names_rules_v1`` entries (``kronika.registry``):
+    both are layers of one annotator, made once per gold lexicon."""
+    return get_annotator(tuple(context.gold))
 
 
 def annotate_layers(text: str, language: str, extra: Iterable[LexiconEntry] = ()) -> dict[str, list[Mention]]:

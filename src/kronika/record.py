@@ -286,6 +286,7 @@ def mention_schema() -> dict[str, Any]:
     props |= {k: v for k, v in MENTION_DEF["properties"].items()}
     props |= {
         "language": {"type": "string", "pattern": LANG_PATTERN},
+        "entity_status": {"type": "string", "enum": ENTITY_STATUSES, "description": "the document's: filter on it to drop unannotated text"},
         "sentence_index": {"type": "integer", "minimum": 0},
         "sentence_start": _offset(),
         "sentence_end": _offset(),
@@ -308,6 +309,11 @@ def sentence_schema() -> dict[str, Any]:
         "start": _offset(),
         "end": _offset(),
         "language": {"type": "string", "pattern": LANG_PATTERN},
+        "entity_status": {
+            "type": "string",
+            "enum": ENTITY_STATUSES,
+            "description": "the document's: `none` means no annotator ran, so all-O tags say nothing",
+        },
         "tokens": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "token_offsets": {"type": "array", "items": {"$ref": "#/$defs/offset"}},
         "ner_tags": {

@@ -122,13 +122,6 @@ class Context:
 
 
 # ------------------------------------------------------------------ built-ins
-def _other_languages() -> dict[str, str]:
-    """Languages with exact forms in ``data/lexicon_other.tsv`` (its first column)."""
-    text = data_bytes("kronika:data/lexicon_other.tsv").decode("utf-8")
-    codes = {line.split("\t", 1)[0] for line in text.splitlines() if line.strip() and not line.startswith("#")}
-    return {code: "lexicon" for code in sorted(codes)}
-
-
 def _builtin() -> list[Annotator]:
     """The annotators that ship with kronika.
 
@@ -160,10 +153,10 @@ def _builtin() -> list[Annotator]:
             name="gazetteer_v1",
             kind="entities",
             factory="kronika.entities:from_context",
-            languages={"pl": "automatic", **{k: v for k, v in _other_languages().items() if k != "pl"}},
+            languages={"pl": "automatic"},
             rank=10,
             packages=polish,
-            data=("kronika:lang/pl/lexicon.tsv", "kronika:lang/pl/lexicon_forms.tsv", "kronika:data/lexicon_other.tsv"),
+            data=("kronika:lang/pl/lexicon.tsv", "kronika:lang/pl/lexicon_forms.tsv"),
         ),
         Annotator(
             name="rules_v1",
@@ -178,6 +171,39 @@ def _builtin() -> list[Annotator]:
             # of an article with such a run would carry an over-long mention.
             version="rules-2024.2",
         ),
+        *_names_entries(),
+    ]
+
+
+NAMES_LANGUAGES = ("bg", "cs", "en", "ru", "sl", "uk")  # kronika.names.LANGUAGES, without importing it
+NAMES_FILES = ("lexicon.tsv", "demonyms.tsv", "titles.txt", "heads.tsv", "firstnames.txt", "stopwords.txt")
+
+
+def _names_entries() -> list[Annotator]:
+    """``kronika.names``: a lexicon layer and a capitalised-run layer for the languages without Morfeusz.
+
+    Ranked after the Polish layers (which never serve these languages), the
+    lexicon before the rules on equal spans.
+    """
+    packages = {
+        "anyascii": "anyascii",
+        "simplemma": "simplemma",
+        "pymorphy3": "pymorphy3",
+        "pymorphy3_dicts_ru": "pymorphy3-dicts-ru",
+        "pymorphy3_dicts_uk": "pymorphy3-dicts-uk",
+    }
+    data = tuple(
+        f"kronika:lang/{code}/{name}" for code in NAMES_LANGUAGES for name in NAMES_FILES
+        if (resources.files("kronika") / "lang" / code / name).is_file()
+    )
+    common = {
+        "kind": "entities", "factory": "kronika.names:from_context",
+        "languages": dict.fromkeys(NAMES_LANGUAGES, "automatic"), "packages": packages, "data": data,
+        "version": "names-2026.1",  # kronika.names.NAMES_VERSION (a test keeps them equal)
+    }
+    return [
+        Annotator(name="names_lexicon_v1", rank=30, **common),
+        Annotator(name="names_rules_v1", rank=40, **common),
     ]
 
 

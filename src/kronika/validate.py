@@ -173,9 +173,25 @@ def _validate_folder(folder: Path, timings: dict[str, float]) -> list[Problem]:
             problems += check_parquet_files(layout.files.get(config, []), config, index)
             where = layout.files[config][0].parent if config in layout.files else (layout.corpus or folder) / config
             problems += index.finish_config(config, str(where))
+    problems += _cluster_problems(index, str(layout.files["documents"][0].parent if "documents" in layout.files else folder))
     if layout.corpus is not None:
         with _timed(timings, "corpus"):
             problems += _corpus_problems(layout, index)
+    return problems
+
+
+def _cluster_problems(index: Index, where: str) -> list[Problem]:
+    """A duplicate cluster is named by its smallest member, counts its members, and sits in one split."""
+    problems = []
+    for cluster, members in sorted(index.clusters.items()):
+        ids = sorted(doc_id for doc_id, _, _ in members)
+        if ids[0] != cluster or len(ids) < 2:
+            problems.append(Problem(where, cluster, "duplicate_cluster", f"names a cluster whose smallest member is {ids[0]!r}, of {len(ids)} document(s)"))
+        for doc_id, count, _ in members:
+            if count != len(ids):
+                problems.append(Problem(where, doc_id, "duplicate_count", f"is {count}, the cluster {cluster!r} has {len(ids)} documents"))
+        if len({split for _, _, split in members}) > 1:
+            problems.append(Problem(where, cluster, "duplicate_cluster", "copies of one cluster lie in different splits"))
     return problems
 
 
@@ -715,6 +731,7 @@ class DocumentColumns:
     blocks: tuple[list[int], dict[str, list[Any]]]  # offsets, flat start/end/kind
     entities: EntityStore
     entity_offsets: list[int]
+    clusters: list[tuple[str | None, int | None]]  # duplicate_cluster, duplicate_count
 
     @classmethod
     def of(cls, batch: pa.RecordBatch) -> DocumentColumns:
@@ -730,6 +747,7 @@ class DocumentColumns:
             blocks=(_offsets(batch.column("blocks")), {f: pc.struct_field(flat_blocks, f).to_pylist() for f in ("start", "end", "kind")}),
             entities=EntityStore(pc.list_flatten(batch.column("entities"))),
             entity_offsets=_offsets(batch.column("entities")),
+            clusters=list(zip(batch.column("duplicate_cluster").to_pylist(), batch.column("duplicate_count").to_pylist())),
         )
 
 
@@ -964,6 +982,7 @@ class SentenceMerge:
         self.keys, self.index, self.split = keys, index, split
         self.starts, self.ends = batch.column("start").to_pylist(), batch.column("end").to_pylist()
         self.language = batch.column("language").to_pylist()
+        self.status = batch.column("entity_status").to_pylist()
         self.offsets = _offsets(batch.column("tokens"))
         flat = pc.list_flatten(batch.column("token_offsets"))
         self.tokens = pc.list_flatten(batch.column("tokens")).to_pylist()
@@ -981,6 +1000,8 @@ class SentenceMerge:
             yield from ((row, path, msg) for path, msg in _split_problems(doc, self.split))
             if self.language[row] != doc.language:
                 yield row, "language", f"is {self.language[row]!r}, the document's is {doc.language!r}"
+            if self.status[row] != doc.status:
+                yield row, "entity_status", f"is {self.status[row]!r}, the document's is {doc.status!r}"
             if self.ends[row] > len(doc.text):
                 yield row, "end", f"{self.ends[row]} is outside the document text of length {len(doc.text)}"
                 continue
@@ -1049,7 +1070,7 @@ def _decode_bio(starts: list[int], ends: list[int], tags: list[int]) -> set[tupl
 
 
 # ------------------------------------------------------------------- mentions
-MENTION_COLUMNS = ("doc_id", *ENTITY_FIELDS, "language", "sentence_index", "sentence_start", "sentence_end", "context_start", "context_end", "context")
+MENTION_COLUMNS = ("doc_id", *ENTITY_FIELDS, "language", "entity_status", "sentence_index", "sentence_start", "sentence_end", "context_start", "context_end", "context")
 
 
 def _check_mentions(batch: pa.RecordBatch, index: Index, extras: Extras, split: str) -> Found:
@@ -1104,6 +1125,7 @@ class Doc:
     first: int
     stop: int
     split: str
+    status: str = ""
 
 
 class Index:
@@ -1120,6 +1142,7 @@ class Index:
         self.sentences: dict[str, dict[int, tuple[int, int]]] = {}
         self.rows: dict[Path, int] = {}
         self.versions: dict[Path, str] = {}
+        self.clusters: dict[str, list[tuple[str, int | None, str]]] = {}  # cluster -> (id, count, split) of its members
 
     # -- documents
     def add_documents(self, cols: DocumentColumns, repeats: set[int], split: str = "") -> Found:
@@ -1129,7 +1152,12 @@ class Index:
                 if row not in repeats:
                     yield row, "id", "duplicate id (an earlier row has it)"
                 continue
-            self.docs[doc_id] = Doc(cols.texts[row], cols.language[row], store, offsets[row], offsets[row + 1], split)
+            self.docs[doc_id] = Doc(cols.texts[row], cols.language[row], store, offsets[row], offsets[row + 1], split, cols.status[row])
+            cluster, count = cols.clusters[row]
+            if cluster is not None:
+                self.clusters.setdefault(cluster, []).append((doc_id, count, split))
+            elif count != 1:
+                yield row, "duplicate_count", f"is {count}, but the document has no duplicate cluster (alone: 1)"
 
     def add_document(self, row: dict[str, Any]) -> None:
         """One ``documents`` row given as a dict (tests, tools)."""
@@ -1181,6 +1209,8 @@ class Index:
         yield from _split_problems(doc, split)
         if m["language"] != doc.language:
             yield "language", f"is {m['language']!r}, the document's is {doc.language!r}"
+        if m["entity_status"] != doc.status:
+            yield "entity_status", f"is {m['entity_status']!r}, the document's is {doc.status!r}"
         if m["context"] != doc.text[m["context_start"] : m["context_end"]]:
             yield "context", f"is not the document text [{m['context_start']}, {m['context_end']})"
         yield from self._sentence_of_mention(m, doc)

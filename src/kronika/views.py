@@ -69,6 +69,7 @@ def mention_rows(row: dict[str, Any], sentences: list[tuple[int, int]] | None = 
             "doc_id": row["id"],
             **mention,
             "language": row["language"],
+            "entity_status": row["entity_status"],
             "sentence_index": index,
             "sentence_start": s_start,
             "sentence_end": s_end,
@@ -121,6 +122,7 @@ class SentenceTable:
             columns["start"].append(start)
             columns["end"].append(end)
             columns["language"].append(row["language"])
+            columns["entity_status"].append(row["entity_status"])
             self.token_text.extend([text[s:e] for s, e in tokens])
             self.token_start.extend([s for s, _ in tokens])
             self.token_end.extend([e for _, e in tokens])
