@@ -210,8 +210,14 @@ def heldout_card(split: str, held: Sequence[GoldDoc], res: dict[str, Any] | None
 
 
 # ------------------------------------------------------------------ command
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """One line, not the usage block (like the other kronika commands)."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kronika train", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="kronika train", description=__doc__.splitlines()[0])
     parser.add_argument("--gold", nargs="+", required=True, metavar="PATH",
                         help="seeds folder, <id>.gold.json or gold JSONL; prefix xx= to give the language (pl=seeds)")
     parser.add_argument("--out", type=Path, required=True, help="model folder to write (model.crfsuite, card.json, gazetteer.json)")
