@@ -79,6 +79,8 @@ def test_readme_plain_parquet_examples_run_as_written(monkeypatch: pytest.Monkey
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 (our own README)
     assert scope["table"].num_rows == len(scope["df"]) >= 1
+    labels = [label for row in scope["tags"].fetchall() for label in row[3]]
+    assert "O" in labels and any(label.startswith("B-") for label in labels)
 
 
 def test_committed_corpus_is_valid() -> None:

@@ -355,6 +355,7 @@ def build(
     engine: str = "local",
     ray_address: str | None = None,
     drop_duplicates: bool = False,
+    verbose: bool = False,
 ) -> BuildReport:
     """Build the corpus; raise ``BuildError`` (output untouched) on bad seeds or a failing machine.
 
@@ -363,7 +364,7 @@ def build(
     packages are checked, and the output is locked.
     """
     try:
-        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address, drop_duplicates)
+        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address, drop_duplicates, verbose)
     except (OutputError, ToolsMissing, CardError, EnvironmentFailure, SplitError) as err:
         raise BuildError(str(err)) from None
     except OSError as err:
@@ -373,7 +374,7 @@ def build(
 
 def _build(
     seeds_dir: Path, out_dir: Path, jobs: int | None, shard_size: int, keep_going: bool,
-    cache_dir: Path | None, progress: bool, engine: str, ray_address: str | None, drop_duplicates: bool,
+    cache_dir: Path | None, progress: bool, engine: str, ray_address: str | None, drop_duplicates: bool, verbose: bool,
 ) -> BuildReport:
     started = time.perf_counter()
     if not seeds_dir.is_dir():
@@ -400,7 +401,7 @@ def _build(
                 seeds, seeds_dir, stage, shard_size, placement, version=__version__, lexicon=lexicon,
                 cache_dir=str(cache_dir) if cache_dir else None,
             )
-            results = _run_engine(specs, engine, ray_address, jobs, progress, len(seeds))
+            results = _run_engine(specs, engine, ray_address, jobs, progress, len(seeds), verbose)
             rejects = named + [r for res in results for r in res.rejects]
             if rejects and not keep_going:
                 raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
@@ -446,12 +447,12 @@ def _available_memory() -> int:
 
 
 def _run_engine(
-    specs: list[ShardSpec], engine: str, ray_address: str | None, jobs: int, progress: bool, total: int
+    specs: list[ShardSpec], engine: str, ray_address: str | None, jobs: int, progress: bool, total: int, verbose: bool
 ) -> list[ShardResult]:
     if engine == "ray":
         from kronika.ray_engine import run_on_ray
 
-        return run_on_ray(specs, ray_address, jobs)
+        return run_on_ray(specs, ray_address, jobs, verbose)
     return sorted(_run(specs, jobs, progress, total), key=lambda r: r.index)
 
 

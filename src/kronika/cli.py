@@ -1,4 +1,4 @@
-"""The ``kronika`` command: build, validate, schema, eval-language, eval-entities.
+"""Build, check, measure and explore the Kronika news corpus (one command per task; `kronika COMMAND --help`).
 
 Bad input ends with one line per problem and a non-zero exit, never a traceback.
 Heavy modules are imported inside each command, so ``kronika validate`` works
@@ -8,9 +8,12 @@ without any annotator installed.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
+
+from kronika import __version__
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -35,7 +38,7 @@ def run() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in FORWARDED:
-        return FORWARDED[argv[0]](argv[1:])
+        return _forward(argv[0], argv[1:])
     try:
         args = _parser().parse_args(argv)
     except SystemExit as done:  # --help, or a usage error already printed in one line
@@ -54,7 +57,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kronika", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="kronika", description=__doc__.splitlines()[0].replace("`", ""))
+    parser.add_argument("--version", action="version", version=f"kronika {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     build = sub.add_parser("build", help="build the corpus from seed files")
@@ -70,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--quiet", action="store_true", help="no progress bar")
     build.add_argument("--engine", choices=["local", "ray"], default="local", help="where shards run (default: local process pool)")
     build.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
+    build.add_argument("--verbose", action="store_true", help="let third-party log lines through (Ray's INFO and WARNING)")
     build.set_defaults(run=_build)
 
     validate = sub.add_parser("validate", help="check a corpus folder, Parquet file or JSONL file")
@@ -80,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, default=Path("schema"), help="folder (default: schema)")
     schema.set_defaults(run=_schema)
 
-    for name, text in FORWARDED_HELP.items():
+    for name, (_, _, text) in FORWARDED.items():
         sub.add_parser(name, help=text, add_help=False)
     return parser
 
@@ -116,6 +121,7 @@ def _build(args: argparse.Namespace) -> int:
             engine=args.engine,
             ray_address=args.ray_address,
             drop_duplicates=args.drop_duplicates,
+            verbose=args.verbose,
         )
     except BuildError as err:
         return _failed(args.out, str(err))
@@ -160,50 +166,25 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval_language(argv: list[str]) -> int:
-    from kronika.eval_language import main as run
-
-    return run(argv)
-
-
-def _eval_entities(argv: list[str]) -> int:
-    from kronika.eval_entities import main as run
-
-    return run(argv)
-
-
-def _export(argv: list[str]) -> int:
-    from kronika.exchange import export_main
-
-    return export_main(argv)
-
-
-def _import(argv: list[str]) -> int:
-    from kronika.exchange import import_main
-
-    return import_main(argv)
-
-
-# Commands with their own argument parsers; argv is handed over as it is.
-FORWARDED = {"eval-language": _eval_language, "eval-entities": _eval_entities, "export": _export, "import": _import,
-             "view": lambda argv: __import__("kronika.view", fromlist=["main"]).main(argv),  # imported when run, like the others
-             "train": lambda argv: __import__("kronika.train", fromlist=["main"]).main(argv),
-             "stats": lambda argv: __import__("kronika.stats", fromlist=["main"]).main(argv),
-             "diff": lambda argv: __import__("kronika.diff", fromlist=["main"]).main(argv),
-             "release": lambda argv: __import__("kronika.release", fromlist=["main"]).main(argv),
-             "publish": lambda argv: __import__("kronika.publish", fromlist=["main"]).main(argv)}
-FORWARDED_HELP = {
-    "eval-language": "measure language identification on a gold JSONL file",
-    "eval-entities": "measure the automatic entity layer on a gold JSONL file",
-    "export": "export annotations (conll, spacy, labelstudio, brat)",
-    "import": "import annotations into gold layers (conll, spacy, labelstudio, brat)",
-    "view": "write a static HTML site to review documents, entities and language spans",
-    "train": "train the entity model (crf_v1) from gold layers or gold JSONL",
-    "stats": "print corpus statistics (documents, words, mentions per language, label, split, status)",
-    "diff": "compare two corpus folders or git revisions (documents, mentions, languages, splits)",
-    "release": "bump the version, rebuild, write the CHANGELOG entry and tag the release",
-    "publish": "upload the dataset repository to the Hugging Face Hub (card, corpus, croissant.json, schema)",
+# Commands with their own argument parsers: argv is handed to ``module.function`` as it
+# is, imported only when the command runs. name -> (module, function, help line)
+FORWARDED = {
+    "eval-language": ("kronika.eval_language", "main", "measure language identification on a gold JSONL file"),
+    "eval-entities": ("kronika.eval_entities", "main", "measure the entity layers (or a trained model) on a gold JSONL file"),
+    "train": ("kronika.train", "main", "train the entity model (crf_v1) from gold layers or gold JSONL"),
+    "export": ("kronika.exchange", "export_main", "export annotations (conll, spacy, labelstudio, brat)"),
+    "import": ("kronika.exchange", "import_main", "import reviewed annotations into gold layers (conll, spacy, labelstudio, brat)"),
+    "view": ("kronika.view", "main", "write a static HTML site to review documents, entities and language spans"),
+    "stats": ("kronika.stats", "main", "print corpus statistics (documents, words, mentions per language, label, split, status)"),
+    "diff": ("kronika.diff", "main", "compare two corpus folders or git revisions (documents, mentions, languages, splits)"),
+    "release": ("kronika.release", "main", "bump the version, rebuild, write the CHANGELOG entry and tag the release"),
+    "publish": ("kronika.publish", "main", "upload the dataset repository to the Hugging Face Hub (card, corpus, croissant.json, schema)"),
 }
+
+
+def _forward(name: str, argv: list[str]) -> int:
+    module, function, _ = FORWARDED[name]
+    return getattr(importlib.import_module(module), function)(argv)
 
 
 if __name__ == "__main__":

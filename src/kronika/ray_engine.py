@@ -10,6 +10,7 @@ to a local build. Ray is an optional extra: ``pip install 'kronika[ray]'``.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from typing import Any
 
@@ -22,15 +23,22 @@ def _run_row(row: dict[str, Any]) -> dict[str, Any]:
     return {"result": json.dumps(result.__dict__)}
 
 
-def run_on_ray(specs: list[ShardSpec], address: str | None = None, num_cpus: int | None = None) -> list[ShardResult]:
-    """Build every shard on a Ray cluster (``address``) or a local one started here."""
+def run_on_ray(
+    specs: list[ShardSpec], address: str | None = None, num_cpus: int | None = None, verbose: bool = False
+) -> list[ShardResult]:
+    """Build every shard on a Ray cluster (``address``) or a local one started here.
+
+    Ray's own INFO and WARNING lines are kept back unless ``verbose``.
+    """
     try:
         import ray
     except ImportError:
         raise EnvironmentFailure("the ray engine needs Ray: pip install 'kronika[ray]'") from None
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
     started_here = not ray.is_initialized()
     if started_here:
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": verbose, "logging_level": "INFO" if verbose else "ERROR"}
         if address:
             options["address"] = address
         else:

@@ -380,14 +380,15 @@ def arrow_schema(json_schema: dict[str, Any] | None = None) -> pa.Schema:
 _HF_DTYPES = {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}
 
 
-def _class_names(field: pa.Field) -> list[str] | None:
+def class_names(field: pa.Field) -> list[str] | None:
+    """The label names of a ClassLabel field (from its metadata), else None."""
     raw = (field.metadata or {}).get(CLASS_LABEL.encode())
     return json.loads(raw) if raw else None
 
 
 def hf_features(schema: pa.Schema | None = None) -> dict[str, Any]:
     """``datasets.Features.to_dict()`` of the Arrow schema, without importing datasets."""
-    return {f.name: _hf_feature(f.type, _class_names(f)) for f in (schema or arrow_schema())}
+    return {f.name: _hf_feature(f.type, class_names(f)) for f in (schema or arrow_schema())}
 
 
 def _hf_feature(typ: pa.DataType, names: list[str] | None = None) -> dict[str, Any]:
@@ -402,7 +403,7 @@ def _hf_feature(typ: pa.DataType, names: list[str] | None = None) -> dict[str, A
 
 def card_features(schema: pa.Schema | None = None) -> list[dict[str, Any]]:
     """The card's ``dataset_info.features`` YAML list (``Features._to_yaml_list()``)."""
-    return [_card_feature(f.name, f.type, _class_names(f)) for f in (schema or arrow_schema())]
+    return [_card_feature(f.name, f.type, class_names(f)) for f in (schema or arrow_schema())]
 
 
 def _card_feature(name: str, typ: pa.DataType, names: list[str] | None = None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import yaml
 
-from kronika.record import CONFIGS, arrow_schema, card_features, hf_features
+from kronika.record import CONFIGS, arrow_schema, card_features, class_names, hf_features
 
 # Fixed writer settings: changing any of them changes the bytes of every shard.
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -50,6 +50,10 @@ def config_schema(config: str, version: str) -> pa.Schema:
         "huggingface": json.dumps({"info": {"features": hf_features(schema)}}),
         "kronika_version": version,
     }
+    for field in schema:  # label names of ClassLabel columns, readable by any Parquet reader (DuckDB: parquet_kv_metadata)
+        names = class_names(field)
+        if names:
+            metadata[f"{field.name}.names"] = json.dumps(names)
     return schema.with_metadata(metadata)
 
 
