@@ -227,3 +227,31 @@ def test_cli_bad_jsonl_line(gold: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert _train(unnamed, tmp_path / "m") != 0
     line = _one_error_line(capsys)
     assert f"{unnamed}:1" in line and "no language" in line
+
+
+def test_build_with_entity_model_adds_its_layer(model_dir: Path, tmp_path: Path) -> None:
+    """``kronika build --entity-model``: the model is a registered layer, in the manifest and the cache key."""
+    from kronika.build import build
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text("Yesterday Peter Green met reporters in Paris.\n", encoding="utf-8")
+    build(seeds, tmp_path / "plain" / "corpus", jobs=1, progress=False, cache_dir=tmp_path / "cache")
+    build(seeds, tmp_path / "model" / "corpus", jobs=1, progress=False, cache_dir=tmp_path / "cache", entity_models=(model_dir,))
+    manifest = json.loads((tmp_path / "model" / "corpus" / "manifest.json").read_text())
+    assert SOURCE in manifest["annotators"]["entities"]["layers"]
+    import pyarrow.parquet as pq
+
+    row = pq.read_table(tmp_path / "model" / "corpus" / "documents").to_pylist()[0]
+    assert any(m["source"] == SOURCE for m in row["entities"]), row["entities"]
+    assert all(row["text"][m["start"] : m["end"]] == m["text"] for m in row["entities"])
+
+
+def test_build_with_a_folder_that_is_no_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text("Tekst.\n", encoding="utf-8")
+    argv = ["build", "--seeds", str(seeds), "--out", str(tmp_path / "corpus"), "--quiet", "--entity-model", str(tmp_path)]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "card.json" in err and len(err.strip().splitlines()) == 1

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datasets
 import pyarrow.parquet as pq
 from jsonschema import Draft202012Validator
 
 from conftest import ROOT
 import pytest
+
+datasets = pytest.importorskip("datasets")
 
 from kronika.record import CONFIGS, SCHEMAS, arrow_schema, card_features, document_schema, hf_features, schema_text
 from kronika.validate import read_card

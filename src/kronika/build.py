@@ -39,7 +39,10 @@ from kronika.duplicates import SignatureCache, clusters
 from kronika.gold import gold_path, load_gold_file, read_gold
 from kronika.ingest import Document, SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.language import Lingua
-from kronika.layers import EnvironmentFailure, LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, share_lingua, tools_for
+from kronika.layers import (
+    EnvironmentFailure, LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, registered, share_lingua, tools_for,
+)
+from kronika.registry import RegistryError
 from kronika.output import OutputError, check_output, commit, locked, recover, staging
 from kronika.preflight import ToolsMissing, check_tools
 from kronika.record import CONFIGS
@@ -72,6 +75,7 @@ class ShardSpec:
     cache_dir: str | None = None
     # per seed, in order: (split, duplicate cluster or None, cluster size)
     placement: tuple[tuple[str, str | None, int], ...] = ()
+    models: tuple[str, ...] = ()  # trained entity model folders (absolute paths)
 
 
 @dataclass
@@ -127,6 +131,7 @@ def spec_from_json(text: str) -> ShardSpec:
     data = json.loads(text)
     data["seeds"] = tuple(data["seeds"])
     data["placement"] = tuple(tuple(p) for p in data["placement"])
+    data["models"] = tuple(data["models"])
     data["lexicon"] = tuple(LexiconEntry(*e) for e in data["lexicon"])
     return ShardSpec(**data)
 
@@ -183,7 +188,7 @@ def run_shard(spec: ShardSpec) -> ShardResult:
     all unchanged is copied from the shard cache; a changed shard is rebuilt from
     the layer cache, so only new or edited seeds are annotated again.
     """
-    tools = tools_for(spec.lexicon)
+    tools = tools_for(spec.lexicon, spec.models)
     if not spec.cache_dir:
         return _build_shard(spec, tools, None)
     shards = ShardCache(Path(spec.cache_dir) / "shards")
@@ -356,6 +361,7 @@ def build(
     ray_address: str | None = None,
     drop_duplicates: bool = False,
     verbose: bool = False,
+    entity_models: tuple[Path, ...] = (),
 ) -> BuildReport:
     """Build the corpus; raise ``BuildError`` (output untouched) on bad seeds or a failing machine.
 
@@ -364,8 +370,9 @@ def build(
     packages are checked, and the output is locked.
     """
     try:
-        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address, drop_duplicates, verbose)
-    except (OutputError, ToolsMissing, CardError, EnvironmentFailure, SplitError) as err:
+        models = model_folders(out_dir, entity_models)
+        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address, drop_duplicates, verbose, models)
+    except (OutputError, ToolsMissing, CardError, EnvironmentFailure, SplitError, RegistryError) as err:
         raise BuildError(str(err)) from None
     except OSError as err:
         where = f"{shown(err.filename)}: " if err.filename else ""
@@ -375,6 +382,7 @@ def build(
 def _build(
     seeds_dir: Path, out_dir: Path, jobs: int | None, shard_size: int, keep_going: bool,
     cache_dir: Path | None, progress: bool, engine: str, ray_address: str | None, drop_duplicates: bool, verbose: bool,
+    models: tuple[str, ...],
 ) -> BuildReport:
     started = time.perf_counter()
     if not seeds_dir.is_dir():
@@ -382,7 +390,7 @@ def _build(
     if shard_size < 1:
         raise BuildError(f"shard size must be at least 1, not {shard_size}")
     check_output(out_dir, seeds_dir)
-    check_tools()
+    check_tools(registered(models))
     jobs = usable_jobs(jobs)
     seeds, skipped, named = list_seeds(seeds_dir)
     if not seeds and not named:
@@ -399,7 +407,7 @@ def _build(
         with staging(out_dir) as stage:
             specs = plan(
                 seeds, seeds_dir, stage, shard_size, placement, version=__version__, lexicon=lexicon,
-                cache_dir=str(cache_dir) if cache_dir else None,
+                cache_dir=str(cache_dir) if cache_dir else None, models=models,
             )
             results = _run_engine(specs, engine, ray_address, jobs, progress, len(seeds), verbose)
             rejects = named + [r for res in results for r in res.rejects]
@@ -407,7 +415,7 @@ def _build(
                 raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
             if not any(r.documents for r in results):
                 raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built; {shown(out_dir)} is unchanged")
-            splits = _finish(stage, results, out_dir, rejects, skipped)
+            splits = _finish(stage, results, out_dir, rejects, skipped, models)
             commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results))))
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
@@ -454,6 +462,14 @@ def _run_engine(
 
         return run_on_ray(specs, ray_address, jobs, verbose)
     return sorted(_run(specs, jobs, progress, total), key=lambda r: r.index)
+
+
+def model_folders(out_dir: Path, given: tuple[Path, ...]) -> tuple[str, ...]:
+    """Trained entity models for this build: ``--entity-model`` folders, and every model
+    committed under ``models/`` of the dataset root (a folder with a ``card.json``)."""
+    committed = out_dir.resolve().parent / "models"
+    found = sorted(p for p in committed.iterdir() if (p / "card.json").is_file()) if committed.is_dir() else []
+    return tuple(dict.fromkeys(str(Path(p).resolve()) for p in [*given, *found]))
 
 
 def place(seeds: list[Path], root: Path, out_dir: Path, cache_dir: Path | None) -> dict[str, tuple[str, str | None, int]]:
@@ -614,7 +630,7 @@ def _size(spec: ShardSpec) -> int:
 
 
 def _finish(
-    stage: Path, results: list[ShardResult], out_dir: Path, rejects: list[tuple[str, str]], skipped: list
+    stage: Path, results: list[ShardResult], out_dir: Path, rejects: list[tuple[str, str]], skipped: list, models: tuple[str, ...]
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Give each config's non-empty shards their Hub names per split; write the manifest.
 
@@ -646,7 +662,7 @@ def _finish(
         "rejected": [{"file": _relative(f, out_dir), "reason": r} for f, r in rejects],
         "skipped": [{"file": _relative(str(p), out_dir), "reason": r} for p, r in skipped],
         "misaligned_mentions": [m for r in results for m in r.misaligned],
-        "annotators": describe_tools(),
+        "annotators": describe_tools(models),
     }
     write_json(stage / MANIFEST, manifest)
     return splits

@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=_positive, default=None, help="worker processes (default and most: the cores, as memory allows)")
     build.add_argument("--shard-size", type=_positive, default=None, help="average seeds per Parquet shard, at most twice that (default: 250)")
     build.add_argument("--keep-going", action="store_true", help="leave bad seeds out (listed with reasons) instead of failing")
+    build.add_argument("--entity-model", type=Path, action="append", default=[], metavar="MODEL_DIR", help="add a trained entity model (kronika train) as a layer; models/*/ of the dataset root are added too")
     build.add_argument("--drop-duplicates", action="store_true", help="keep one document of each cluster of copies (the smallest id)")
     build.add_argument("--cache", type=Path, default=Path(".kronika-cache"), help="layer cache folder (default: .kronika-cache)")
     build.add_argument("--no-cache", action="store_true", help="annotate every seed afresh and write no cache")
@@ -122,6 +123,7 @@ def _build(args: argparse.Namespace) -> int:
             ray_address=args.ray_address,
             drop_duplicates=args.drop_duplicates,
             verbose=args.verbose,
+            entity_models=tuple(args.entity_model),
         )
     except BuildError as err:
         return _failed(args.out, str(err))

@@ -1,9 +1,12 @@
 """``kronika eval-entities``: score an entity annotator against gold JSONL or gold layers.
 
-Without ``--model`` the automatic layers run (the gold layer never does) and each
-document is annotated as Polish; with ``--model MODEL_DIR`` a model trained by
-``kronika train`` runs, in each document's language (its ``language`` field,
-else the language written in the file name, else ``--language``). Printed:
+By default it scores what the build would publish: the language layer decides each
+document's language (nothing is forced), and the registry's entity annotators for
+that language run and are merged (the gold layer never runs); ``--model
+MODEL_DIR`` adds a model trained by ``kronika train`` to them, as ``kronika build
+--entity-model`` does. ``--model-only MODEL_DIR`` scores the model alone, in each
+document's given language (its ``language`` field, else the language written in the
+file name, else ``--language``). Printed:
 micro precision/recall/F1 for exact span+label, span-only F1, per-label
 P/R/F1, lemma and entity-id accuracy over exactly matched mentions, documents
 per second. The last line is one JSON object with the headline figures.
@@ -190,13 +193,22 @@ def summary(tally: Tally, documents: int, elapsed: float) -> dict[str, Any]:
     }
 
 
-def evaluate(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The automatic layers (rules and lexicon), every document read as Polish."""
-    from kronika.entities import get_annotator
+def evaluate(docs: list[dict[str, Any]], models: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What the build publishes: each document's language decided by the language layer
+    (never forced), then the registry's entity annotators for that language (plus the
+    trained ``models``), merged by the registry's ranks."""
+    from kronika.blocks import split_blocks
+    from kronika.layers import tools_for
 
-    ann = get_annotator()
-    res = score_documents(docs, lambda doc: ann.annotate(doc["text"], "pl"))
-    return {**res, "annotator": ann.fingerprint()}
+    tools = tools_for((), models)
+
+    def annotate(doc: dict[str, Any]) -> list[Any]:
+        doc["detected"] = tools.tagger.tag_document(doc["text"], split_blocks(doc["text"])).language
+        return tools.entities(doc["text"], doc["detected"])
+
+    res = score_documents(docs, annotate)
+    detected = Counter(doc["detected"] for doc in docs)
+    return {**res, "annotator": tools.fingerprint, "languages_detected": dict(sorted(detected.items()))}
 
 
 def evaluate_model(docs: list[dict[str, Any]], model_dir: Path) -> dict[str, Any]:
@@ -228,8 +240,9 @@ def _parser() -> argparse.ArgumentParser:
         help="JSONL of {id, text, entities: [{start, end, text, label, lemma}]}, or a seeds folder (its *.gold.json layers)",
     )
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N documents")
-    parser.add_argument("--model", type=Path, default=None, help="a model folder written by `kronika train` (default: the rules and lexicon, as Polish)")
-    parser.add_argument("--language", default=None, help="language of documents that name none (with --model; default: from the file name)")
+    parser.add_argument("--model", type=Path, action="append", default=[], help="add a model folder written by `kronika train` to the registry's annotators, as `kronika build --entity-model` does")
+    parser.add_argument("--model-only", type=Path, default=None, help="score a model folder alone, in each document's given language (no language layer, no other annotator)")
+    parser.add_argument("--language", default=None, help="language of documents that name none (with --model-only; default: from the file name)")
     parser.add_argument("--topics", default=None, help="only documents of these topics (comma-separated `topic` fields)")
     parser.add_argument("--exclude-topics", default=None, help="leave out documents of these topics")
     return parser
@@ -255,13 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     if not docs:
         print(f"error: {args.gold}: no document left after the topic filters", file=sys.stderr)
         return 2
-    if args.model is None:
-        res = evaluate(docs)
-    else:
+    if args.model_only:
         from kronika.crf import EntityModel, ModelError
 
         try:
-            languages = EntityModel.load(args.model).languages
+            languages = EntityModel.load(args.model_only).languages
         except ModelError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -269,7 +280,15 @@ def main(argv: list[str] | None = None) -> int:
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 2
-        res = evaluate_model(docs, args.model)
+        res = evaluate_model(docs, args.model_only)
+    else:
+        from kronika.registry import RegistryError
+
+        try:
+            res = evaluate(docs, tuple(str(m.resolve()) for m in args.model))
+        except RegistryError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print_report(res)
     return 0
 

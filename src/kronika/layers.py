@@ -124,15 +124,21 @@ def share_lingua(lingua: Any) -> None:
     _shared_lingua = lingua
 
 
-def describe_tools() -> dict[str, Any]:
+def describe_tools(models: tuple[str, ...] = ()) -> dict[str, Any]:
     """Annotator names and tool versions, without loading any model (the registry's ``describe``)."""
-    return registry.describe()
+    return registry.describe(registered(models))
 
 
 @cache
-def tools_for(lexicon: tuple[entities.LexiconEntry, ...]) -> Tools:
-    """One Tools per process (per lexicon)."""
-    return Tools(lexicon)
+def tools_for(lexicon: tuple[entities.LexiconEntry, ...], models: tuple[str, ...] = ()) -> Tools:
+    """One Tools per process (per lexicon and set of trained model folders)."""
+    return Tools(lexicon, registered(models))
+
+
+@cache
+def registered(models: tuple[str, ...] = ()) -> tuple[registry.Annotator, ...]:
+    """Every registered entry, plus one per trained model folder (``kronika train``)."""
+    return registry.entries([registry.model_entry(folder) for folder in models])
 
 
 def gold_lexicon(gold_files: Any) -> tuple[entities.LexiconEntry, ...]:
