@@ -251,3 +251,21 @@ def test_mentions_config_counts_every_mention(tmp_path: Path) -> None:
     assert len(ds) == sum(len(d["entities"]) for d in documents)
     texts = {d["id"]: d["text"] for d in documents}
     assert all(texts[r["doc_id"]][r["start"] : r["end"]] == r["text"] for r in ds)
+
+
+def test_readme_is_the_card_built_from_the_shipped_template() -> None:
+    """README.md's body is src/kronika/card.md with the statistics section filled in: edit the template."""
+    from kronika.write import card_body
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = readme[readme.index("\n---\n", 3) + 5 :]
+    start, end = "<!-- kronika:stats:start -->\n", "<!-- kronika:stats:end -->\n"
+    strip = lambda text: text[: text.index(start)] + text[text.index(end) + len(end) :]  # noqa: E731
+    assert strip(body) == strip(card_body()), "edit src/kronika/card.md, then run kronika build"
+
+
+def test_a_card_anywhere_has_the_whole_documentation(tmp_path: Path) -> None:
+    seeds = _seeds(tmp_path / "seeds", {"a.txt": "Ala ma kota w Warszawie.\n".encode()})
+    build(seeds, tmp_path / "elsewhere" / "out", jobs=1, progress=False)
+    card = (tmp_path / "elsewhere" / "README.md").read_text(encoding="utf-8")
+    assert "## Set up" in card and "## Statistics" in card and "## Licenses" in card

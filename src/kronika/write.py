@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -184,28 +185,27 @@ class CardError(ValueError):
     """The existing card cannot be updated; one line naming the file."""
 
 
-def card_text(card: Path, front_matter: dict[str, Any], stats_section: str | None = None) -> str:
-    """The card with its YAML front matter replaced (a new card if there is none); the body is kept.
+CARD_TEMPLATE = "card.md"  # the card's body: the project documentation (README.md is built from it)
 
-    With ``stats_section`` the body's generated statistics section is replaced
-    by it (``replace_stats_section``); the rest of the body stays as it is.
 
-    Raises ``CardError`` for a card that cannot be read or whose front matter
-    has no end, before anything is written.
+def card_body() -> str:
+    """The card's body as shipped in the package (``kronika/card.md``).
+
+    The repository's README.md is the card of its corpus, so the documentation
+    lives once, here, and every card (any ``--out``) gets all of it.
     """
-    body = "# Kronika\n\nAn annotated news corpus. See the Kronika project for documentation.\n"
-    if card.exists() or card.is_symlink():
-        try:
-            text = card.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise CardError(f"{card}: cannot read the card: {getattr(err, 'strerror', None) or err}") from None
-        if text.startswith("---\n"):
-            end = text.find("\n---\n", 3)
-            if end < 0:
-                raise CardError(f"{card}: the YAML front matter has no closing '---' line")
-            body = text[end + 5 :]
-        else:
-            body = text
+    return resources.files("kronika").joinpath(CARD_TEMPLATE).read_text(encoding="utf-8")
+
+
+def card_text(card: Path, front_matter: dict[str, Any], stats_section: str | None = None) -> str:
+    """The whole card: YAML front matter, then the shipped body with its statistics section.
+
+    The card on disk is replaced, never read: edit ``src/kronika/card.md``, not
+    README.md. Raises ``CardError`` when ``card`` cannot be replaced by a file.
+    """
+    if card.exists() and not card.is_file():
+        raise CardError(f"{card}: is not a file; the card cannot be written there")
+    body = card_body()
     if stats_section is not None:
         body = replace_stats_section(body, stats_section)
     dumped = yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=100)
@@ -213,5 +213,5 @@ def card_text(card: Path, front_matter: dict[str, Any], stats_section: str | Non
 
 
 def write_card(card: Path, front_matter: dict[str, Any]) -> None:
-    """Replace the YAML front matter of ``card`` (create it if needed), keep the body."""
+    """Write ``card``: the front matter and the shipped body."""
     write_text(card, card_text(card, front_matter))
