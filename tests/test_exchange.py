@@ -121,7 +121,8 @@ def test_labelstudio_counts_utf16() -> None:
     assert x["end"] - x["start"] == 2
     js = DOC_A.encode("utf-16-le")
     assert js[2 * x["start"] : 2 * x["end"]].decode("utf-16-le") == "𝕏"
-    assert task["predictions"][0]["model_version"] == "gold_v1"
+    assert len(task["predictions"]) == 1 and task["predictions"][0]["model_version"] == "published"
+    assert {r["meta"]["layer"] for r in regions.values()} == {"gold_v1"}
     lemmas = [r["value"]["text"] for r in task["predictions"][0]["result"] if r["from_name"] == "lemma"]
     assert "Władimir Putin" in [t[0] for t in lemmas]
     assert '<TextArea name="lemma"' in labelstudio.labeling_config()
@@ -149,11 +150,59 @@ def test_labelstudio_uses_latest_annotation_and_checks_text() -> None:
         labelstudio.from_export(tasks, _text_of(docs))
 
 
-def test_labelstudio_automatic_layer_as_predictions() -> None:
-    doc = AnnotatedText("doc_c", DOC_C, _mentions(DOC_C, [("Donald Tusk", "PER", "Donald Tusk", "PER-Donald-Tusk")], "rules_v1", 0.75))
-    prediction = labelstudio.to_task(doc)["predictions"][0]
-    assert prediction["model_version"] == "rules_v1" and prediction["score"] == 0.75
-    assert prediction["result"][0]["score"] == 0.75
+LAYERS = [("gazetteer_v1", 0.9), ("rules_v1", 0.7000000000000001), ("gold_v1", None), ("names_rules_v1", 0.1 + 0.2)]
+
+
+def _mixed_docs() -> list[AnnotatedText]:
+    """The documents with their mentions spread over several layers, scores with float noise, shuffled."""
+    docs = _docs()
+    for doc in docs:
+        mixed = [Mention(m.start, m.end, m.text, m.label, m.lemma, m.entity_id, *LAYERS[i % len(LAYERS)])
+                 for i, m in enumerate(doc.mentions)]
+        doc.mentions = mixed[1::2] + mixed[::2]  # not in offset order: the export must sort
+    return docs
+
+
+def test_labelstudio_one_prediction_from_the_published_layer() -> None:
+    docs = _mixed_docs()
+    for doc, task in zip(docs, labelstudio.to_tasks(docs)):
+        assert len(task["predictions"]) == 1
+        prediction = task["predictions"][0]
+        assert prediction["model_version"] == "published"
+        regions = [r for r in prediction["result"] if r["type"] == "labels"]
+        ordered = sorted(doc.mentions, key=lambda m: (m.start, m.end))
+        assert [r["id"] for r in regions] == [f"m{i}" for i in range(len(ordered))]  # numbered in offset order
+        assert [r["value"]["text"] for r in regions] == [m.text for m in ordered]
+        for region, m in zip(regions, ordered):
+            expected = {"layer": m.source} | ({"score": round(m.score, 4)} if m.score is not None else {})
+            assert region["meta"] == expected
+            assert region.get("score") == expected.get("score")
+        scores = [m.score for m in doc.mentions if m.score is not None]
+        assert prediction["score"] == round(sum(scores) / len(scores), 4)
+        text = json.dumps(task)
+        assert "0000000" not in text and "9999999" not in text  # 0.3, not 0.30000000000000004
+    assert labelstudio.to_task(docs[0]) == labelstudio.to_task(AnnotatedText("doc_a", DOC_A, docs[0].mentions[::-1], "pl"))
+    empty = labelstudio.to_task(AnnotatedText("doc_d", "Nic.\n"))
+    assert empty["predictions"] == [{"model_version": "published", "result": []}]
+
+
+def test_labelstudio_write_streams_the_same_json(tmp_path: Path) -> None:
+    docs = _mixed_docs()
+    labelstudio.write(iter(docs), tmp_path / "tasks.json")
+    assert (tmp_path / "tasks.json").read_text(encoding="utf-8") == json.dumps(labelstudio.to_tasks(docs), indent=2, ensure_ascii=False) + "\n"
+    labelstudio.write(iter([]), tmp_path / "none.json")
+    assert json.loads((tmp_path / "none.json").read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_round_trip_keeps_lemma_id_and_layer(fmt: str, tmp_path: Path) -> None:
+    """Every format carries the layer each mention is published from; import reads it back, the mentions become gold."""
+    docs = _mixed_docs()
+    back = _round_trip(fmt, docs, tmp_path)
+    assert _gold(back) == _gold(docs)
+    for doc, read in zip(docs, back):
+        assert read.exported_layers == {(m.start, m.end): m.source for m in doc.mentions}
+        assert {m.source for m in read.mentions} == {"gold_v1"}
 
 
 def test_conll_layout() -> None:
@@ -161,11 +210,26 @@ def test_conll_layout() -> None:
     assert lines[0] == "-DOCSTART-\tdoc_a"
     putin = next(line for line in lines if line.startswith("Władimira\t"))
     start = DOC_A.index("Władimira")
-    assert putin.split("\t") == ["Władimira", "B-PER", str(start), str(start + 9), "PER-Vladimir-Putin", "Władimir Putin"]
-    assert "Putina\tI-PER\t" in "\n".join(lines)
+    assert putin.split("\t") == ["Władimira", "B-PER", str(start), str(start + 9), "PER-Vladimir-Putin", "gold_v1", "Władimir Putin"]
+    assert f"Putina\tI-PER\t{start + 10}\t{start + 16}\t_\t_\t_" in "\n".join(lines)
     assert "😀\tO\t" in "\n".join(lines)
     # the hyphenated token is split at the mention boundaries, so nothing is lost
     assert [line.split("\t")[:2] for line in lines if line.split("\t")[0] in ("USA", "-", "Rosja")][:3] == [["USA", "B-LOC"], ["-", "O"], ["Rosja", "B-LOC"]]
+
+
+def test_conll_reads_six_column_files() -> None:
+    """Files written before the layer column still import."""
+    docs = _docs()
+    old = "\n".join("\t".join(f[:5] + f[6:]) if len(f := line.split("\t")) == 7 else line for line in conll.dumps(docs).split("\n"))
+    assert "\tgold_v1\t" not in old
+    back = conll.loads(old, _text_of(docs))
+    assert _gold(back) == _gold(docs) and all(not d.exported_layers for d in back)
+
+
+def test_conll_write_streams_the_same_text(tmp_path: Path) -> None:
+    docs = _mixed_docs()
+    conll.write(iter(docs), tmp_path / "out.conll")
+    assert (tmp_path / "out.conll").read_text(encoding="utf-8") == conll.dumps(docs)
 
 
 def test_conll_errors_name_line_and_field() -> None:
@@ -177,6 +241,8 @@ def test_conll_errors_name_line_and_field() -> None:
         conll.loads(bad, _text_of(docs), "in.conll")
     with pytest.raises(ExchangeError, match=r"^in.conll:3: tag: I-PER does not continue"):
         conll.loads("-DOCSTART-\tdoc_b\n\nZobacz\tI-PER\t0\t6\t_\t_\n", _text_of(docs), "in.conll")
+    with pytest.raises(ExchangeError, match=r"^in.conll:3: columns: 5 tab-separated columns, expected 7 \(token, tag, start, end, entity_id, layer, lemma\)"):
+        conll.loads("-DOCSTART-\tdoc_b\n\nZobacz\tO\t0\t6\t_\n", _text_of(docs), "in.conll")
     with pytest.raises(ExchangeError, match=r"^in.conll:1: doc_id: 'nope' unknown"):
         conll.loads("-DOCSTART-\tnope\n", _text_of(docs), "in.conll")
     with pytest.raises(ExchangeError, match=r"entity_id: 'Łódź' does not match"):
@@ -192,8 +258,10 @@ def test_brat_layout_and_errors(tmp_path: Path) -> None:
     assert f"PRO {start} {start + 7};{start + 8} {start + 16}\tKronice Wydarzeń\n" in ann
     assert "AnnotatorNotes T4\tKronika Wydarzeń\n" in ann
     assert "Reference T4 Kronika:PRO-Kronika-Wydarzen\t" in ann
+    assert "A4\tLayer T4 gold_v1\n" in ann
+    assert "[attributes]\nLayer\tArg:<ENTITY>, Value:gold_v1\n" in (tmp_path / "annotation.conf").read_text(encoding="utf-8")
     (tmp_path / "doc_b.ann").write_text(ann.replace("#3\tAnnotatorNotes T3\tHanna Zdanowska\n", ""), encoding="utf-8")
-    with pytest.raises(ExchangeError, match=r"doc_b.ann:7 \(T3\): lemma: missing"):
+    with pytest.raises(ExchangeError, match=r"doc_b.ann:9 \(T3\): lemma: missing"):
         brat.read(tmp_path, _text_of(docs))
     (tmp_path / "doc_b.txt").write_text(DOC_B.replace("Łodzi", "Lodzi"), encoding="utf-8")
     with pytest.raises(ExchangeError, match=r"doc_b.txt: text: differs from the seed text of 'doc_b' at character"):
@@ -203,17 +271,56 @@ def test_brat_layout_and_errors(tmp_path: Path) -> None:
 def test_spacy_docbin_layout() -> None:
     spacy_docbin = pytest.importorskip("kronika.spacy_docbin")
     spacy = pytest.importorskip("spacy")
-    from spacy.tokens import DocBin, Span
+    from spacy.tokens import DocBin
 
-    docs = _docs()
+    from kronika.exchange import sentence_spans
+
+    docs = _mixed_docs()
+    docs[1].language = "und"  # no spaCy language: the xx vocab, the language still recorded
     sdocs = list(DocBin().from_bytes(spacy_docbin.to_bytes(docs)).get_docs(spacy.blank("pl").vocab))
     assert [d.text for d in sdocs] == [DOC_A, DOC_B]
-    assert sdocs[0].user_data["doc_id"] == "doc_a"
-    if not Span.has_extension("lemma"):
-        Span.set_extension("lemma", default=None)
-    ents = [(e.text, e.label_, e.kb_id_, e._.lemma) for e in sdocs[0].ents]
-    assert ("Władimira Putina", "PER", "PER-Vladimir-Putin", "Władimir Putin") in ents
+    assert [(d.user_data["doc_id"], d.user_data["language"]) for d in sdocs] == [("doc_a", "pl"), ("doc_b", "und")]
+    ents = [(e.text, e.label_, e.kb_id_, e._.entity_id, e._.lemma, e._.layer, e._.score) for e in sdocs[0].ents]
+    assert ("Władimira Putina", "PER", "PER-Vladimir-Putin", "PER-Vladimir-Putin", "Władimir Putin", "gold_v1", None) in ents
+    assert ("Świętokrzyskiem", "LOC", "GPE-Poland-Swietokrzyskie-Voivodeship", "GPE-Poland-Swietokrzyskie-Voivodeship",
+            "Świętokrzyskie", "gazetteer_v1", 0.9) in ents
     assert len(ents) == len(MENTIONS_A)
+    for doc, sdoc in zip(docs, sdocs):  # sentence starts survive the DocBin
+        assert sdoc.has_annotation("SENT_START")
+        assert [s.start_char for s in sdoc.sents] == [start for start, _ in sentence_spans(doc)]
+    assert len(list(sdocs[1].sents)) > 1
+
+
+def test_spacy_vocab_per_language() -> None:
+    spacy_docbin = pytest.importorskip("kronika.spacy_docbin")
+    pytest.importorskip("spacy")
+    vocabs = spacy_docbin.Vocabs()
+    assert vocabs("pl").lang == "pl" and vocabs("und").lang == "xx" and vocabs("qq").lang == "xx"
+    doc = spacy_docbin.to_doc(AnnotatedText("doc_c", DOC_C, _mentions(DOC_C, TUSK), "pl", sentences=[(0, len(DOC_C) - 1)]), vocabs("pl"))
+    assert doc.lang_ == "pl" and [t.is_sent_start for t in doc] == [True] + [False] * (len(doc) - 1)
+
+
+def test_spacy_extensions_are_registered_on_import(tmp_path: Path) -> None:
+    """A fresh interpreter: importing the reader is enough for ``ent._.lemma`` (no E046)."""
+    spacy_docbin = pytest.importorskip("kronika.spacy_docbin")
+    pytest.importorskip("spacy")
+    import subprocess
+    import sys
+
+    path = tmp_path / "docs.spacy"
+    spacy_docbin.write(_mixed_docs(), path)
+    script = (
+        "import sys\n"
+        "from kronika.spacy_docbin import read\n"
+        "import spacy\n"
+        "from spacy.tokens import DocBin\n"
+        "docs = list(DocBin().from_disk(sys.argv[1]).get_docs(spacy.blank('xx').vocab))\n"
+        "e = next(e for e in docs[0].ents if e.text == 'Władimira Putina')\n"
+        "print(e._.lemma, e._.entity_id, e._.layer, e._.score, docs[0].user_data['language'], sep='|')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Władimir Putin|PER-Vladimir-Putin|gold_v1|None|pl"
 
 
 def test_spacy_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -604,3 +711,160 @@ def test_origin_is_utc_and_names_the_file_only(tmp_path: Path) -> None:
     moment = datetime(2024, 5, 1, 12, 30, 5, tzinfo=timezone(timedelta(hours=2)))
     assert origin_of("brat", tmp_path / "deep" / "folder", moment) == {"tool": "brat", "file": "folder", "time": "2024-05-01T10:30:05Z"}
     assert is_rfc3339(origin_of("conll", Path("x.conll"))["time"])
+
+
+# ------------------------------------------------------- a built corpus
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A corpus built by ``kronika build`` from the first seed (gold) and three articles (automatic layers)."""
+    from corpus_helpers import build_corpus, write_seeds
+
+    root = tmp_path_factory.mktemp("built")
+    return build_corpus(root, write_seeds(root / "seeds"))
+
+
+def _published(corpus: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    rows = [r for path in sorted(corpus.glob("documents/*.parquet")) for r in pq.read_table(path).to_pylist()]
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def _corpus_sentences(corpus: Path) -> dict[str, list[tuple[int, int]]]:
+    import pyarrow.parquet as pq
+
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    for path in sorted(corpus.glob("sentences/*.parquet")):
+        for r in pq.read_table(path, columns=["doc_id", "sentence_index", "start", "end"]).to_pylist():
+            out.setdefault(r["doc_id"], []).append((r["sentence_index"], r["start"], r["end"]))
+    return {k: [(s, e) for _, s, e in sorted(v)] for k, v in out.items()}
+
+
+def test_labelstudio_export_of_a_built_corpus_is_what_it_publishes(built: Path, tmp_path: Path) -> None:
+    """Acceptance: exactly one prediction per task, whose regions equal the published mentions."""
+    out = tmp_path / "tasks.json"
+    assert cli_main(["export", "--format", "labelstudio", "--corpus", str(built), "--out", str(out)]) == 0
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    rows = _published(built)
+    assert [t["data"]["doc_id"] for t in tasks] == [r["id"] for r in rows]
+    layers_per_task = []
+    for task, row in zip(tasks, rows):
+        assert len(task["predictions"]) == 1
+        assert task["data"]["text"] == row["text"] and task["data"]["language"] == row["language"]
+        u16 = labelstudio.utf16_offsets(row["text"])
+        regions: dict[str, dict] = {}
+        for r in task["predictions"][0]["result"]:
+            regions.setdefault(r["id"], {})[r["from_name"]] = r
+        got = [
+            {"start": p["label"]["value"]["start"], "end": p["label"]["value"]["end"], "text": p["label"]["value"]["text"],
+             "label": p["label"]["value"]["labels"][0], "lemma": p["lemma"]["value"]["text"][0],
+             "entity_id": p["entity_id"]["value"]["text"][0], "source": p["label"]["meta"]["layer"],
+             "score": p["label"]["meta"].get("score")}
+            for p in regions.values()
+        ]
+        expected = [
+            e | {"start": u16[e["start"]], "end": u16[e["end"]], "score": None if e["score"] is None else round(e["score"], 4)}
+            for e in sorted(row["entities"], key=lambda e: (e["start"], e["end"]))
+        ]
+        assert got == expected
+        layers_per_task.append({m["source"] for m in row["entities"]})
+    assert any(len(layers) > 1 for layers in layers_per_task)  # a merged layer, still one prediction
+    assert sum(len(r["entities"]) for r in rows) > 0
+
+
+def test_labelstudio_reviewed_export_imports_as_gold(built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Predictions -> the annotations a reviewer submits (one id corrected) -> import: gold, layer read from meta."""
+    seeds = built.parent / "seeds"
+    out = tmp_path / "tasks.json"
+    assert cli_main(["export", "--format", "labelstudio", "--corpus", str(built), "--out", str(out)]) == 0
+    tasks = _annotated(json.loads(out.read_text(encoding="utf-8")))
+    task = next(t for t in tasks if t["data"]["doc_id"] == "101_krakow")
+    for r in task["annotations"][0]["result"]:
+        if r["from_name"] == "entity_id" and r["id"] == "m0":
+            r["value"] = r["value"] | {"text": [r["value"]["text"][0] + "-City"]}
+    docs = labelstudio.from_export(tasks, lambda doc_id, where: read_seed(seeds / f"{doc_id}.txt", seeds).text)
+    row = next(r for r in _published(built) if r["id"] == "101_krakow")
+    doc = next(d for d in docs if d.doc_id == "101_krakow")
+    assert doc.exported_layers == {(e["start"], e["end"]): e["source"] for e in row["entities"]}
+    assert {m.source for m in doc.mentions} == {"gold_v1"}
+    out.write_text(json.dumps([task], ensure_ascii=False), encoding="utf-8")
+    before = set(p.name for p in seeds.iterdir())
+    try:
+        assert _run("labelstudio", out, built.parent) == 0
+        record = load_gold_file(seeds / "101_krakow.gold.json")
+        assert record["layer"] == "gold_v1" and record["mentions"][0]["entity_id"].endswith("-City")
+        assert [(m["start"], m["end"], m["lemma"]) for m in record["mentions"]] == [
+            (e["start"], e["end"], e["lemma"]) for e in sorted(row["entities"], key=lambda e: (e["start"], e["end"]))
+        ]
+    finally:
+        (seeds / "101_krakow.gold.json").unlink(missing_ok=True)  # the module's corpus stays as built
+    assert set(p.name for p in seeds.iterdir()) == before
+    capsys.readouterr()
+
+
+def test_spacy_export_of_a_built_corpus_has_its_sentences_and_language(built: Path, tmp_path: Path) -> None:
+    spacy = pytest.importorskip("spacy")
+    pytest.importorskip("kronika.spacy_docbin")
+    from spacy.tokens import DocBin
+
+    out = _export_from(built, "spacy", tmp_path)
+    sdocs = list(DocBin().from_disk(out).get_docs(spacy.blank("xx").vocab))
+    rows, sentences = _published(built), _corpus_sentences(built)
+    assert [d.user_data["doc_id"] for d in sdocs] == [r["id"] for r in rows]
+    for sdoc, row in zip(sdocs, rows):
+        assert sdoc.user_data["language"] == row["language"]
+        assert [s.start_char for s in sdoc.sents] == [s for s, _ in sentences[row["id"]]]
+        ents = sorted(row["entities"], key=lambda e: (e["start"], e["end"]))
+        assert [(e.start_char, e.end_char, e.label_, e._.lemma, e._.entity_id, e._.layer, e._.score) for e in sdoc.ents] == [
+            (e["start"], e["end"], e["label"], e["lemma"], e["entity_id"], e["source"], e["score"]) for e in ents
+        ]
+
+
+def test_conll_export_of_a_built_corpus_has_its_sentences(built: Path, tmp_path: Path) -> None:
+    out = _export_from(built, "conll", tmp_path)
+    starts: dict[str, list[int]] = {}
+    doc_id, new_sentence = None, True
+    for line in out.read_text(encoding="utf-8").split("\n"):
+        if line.startswith("-DOCSTART-"):
+            doc_id, new_sentence = line.split("\t")[1], True
+            starts[doc_id] = []
+        elif not line:
+            new_sentence = True
+        elif new_sentence:
+            starts[doc_id].append(int(line.split("\t")[2]))
+            new_sentence = False
+    assert starts == {k: [s for s, _ in v] for k, v in _corpus_sentences(built).items()}
+
+
+def _export_from(corpus: Path, fmt: str, tmp_path: Path) -> Path:
+    out = tmp_path / f"export.{fmt}"
+    assert cli_main(["export", "--format", fmt, "--corpus", str(corpus), "--out", str(out)]) == 0
+    return out
+
+
+def test_export_takes_sentences_from_the_corpus(built: Path, tmp_path: Path) -> None:
+    """The exporters use the corpus's sentences config, not their own splitter (here: one sentence per document)."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kronika.exchange import iter_corpus
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(built / "documents", corpus / "documents")
+    rows = _published(built)
+    (corpus / "sentences").mkdir()
+    pq.write_table(pa.table({"doc_id": [r["id"] for r in rows], "start": [0] * len(rows), "end": [len(r["text"]) for r in rows]}),
+                   corpus / "sentences" / "any-name.parquet")
+    docs = iter_corpus(corpus)
+    assert not isinstance(docs, list)  # streamed
+    assert [d.sentences for d in docs] == [[(0, len(r["text"]))] for r in rows]
+    conll_text = _export_from(corpus, "conll", tmp_path).read_text(encoding="utf-8")
+    assert conll_text.count("\n\n") == 2 * len(rows)  # after each -DOCSTART- line and after its one sentence
+    spacy = pytest.importorskip("spacy")
+    pytest.importorskip("kronika.spacy_docbin")
+    from spacy.tokens import DocBin
+
+    sdocs = list(DocBin().from_disk(_export_from(corpus, "spacy", tmp_path)).get_docs(spacy.blank("xx").vocab))
+    assert [len(list(d.sents)) for d in sdocs] == [1] * len(rows)

@@ -11,7 +11,12 @@ Formats, each in its own module with ``write(docs, path)`` and
 ``read(path, text_of)``: ``conll`` (a file), ``spacy`` (a ``DocBin`` file,
 needs the ``spacy`` extra), ``labelstudio`` (a JSON file) and ``brat`` (a
 folder of ``.txt`` + ``.ann``). All four carry lemma and entity id, so export
-then import gives back the same gold layer.
+then import gives back the same gold layer, and the layer each mention was
+published from (its ``source``). Import reads that layer back into
+``AnnotatedText.exported_layers`` for information only: every imported
+mention becomes ``gold_v1``. Export streams the documents (one row group at a
+time) and reads the corpus's ``sentences`` config (only ``doc_id``, ``start``,
+``end``) so that formats with sentences use the dataset's own.
 
 Import cannot forge gold. Only what a person changed becomes a gold layer:
 
@@ -46,7 +51,9 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,6 +86,9 @@ class AnnotatedText:
     mentions: list[Mention] = field(default_factory=list)
     language: str = "und"
     skipped: str | None = None  # why the tool's file holds no annotation for it (nothing is written)
+    sentences: list[tuple[int, int]] | None = None  # the corpus's sentence spans, when exported from a corpus
+    # Import: the layer the file says each mention was published from, by (start, end); informational only.
+    exported_layers: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def format_module(name: str) -> ModuleType:
@@ -137,38 +147,120 @@ def check_text(doc_id: str, text: str, expected: str, where: str) -> None:
 
 
 def sentence_spans(doc: AnnotatedText) -> list[tuple[int, int]]:
-    """Sentences of ``doc`` (newline = hard boundary, none cutting a mention)."""
+    """Sentences of ``doc``, none cutting a mention.
+
+    The corpus's own (``doc.sentences``, from its ``sentences`` config) when
+    they hold every mention; otherwise the same splitter over the whole text
+    (newline = hard boundary).
+    """
     from kronika.views import sentence_spans as spans
 
+    if doc.sentences:
+        ordered = sorted(doc.sentences)
+        starts = [s for s, _ in ordered]
+        if all((i := bisect_right(starts, m.start) - 1) >= 0 and m.end <= ordered[i][1] for m in doc.mentions):
+            return ordered
     row = {"text": doc.text, "blocks": [{"start": 0, "end": len(doc.text)}], "entities": [m.to_dict() for m in doc.mentions]}
     return spans(row)
 
 
-# ------------------------------------------------------------------ export
-def read_corpus(corpus: Path, layer: str = "published") -> tuple[list[AnnotatedText], int]:
-    """Documents of a corpus folder (or one Parquet file), and how many were skipped.
+def by_offsets(mentions: Iterable[Mention]) -> list[Mention]:
+    """Mentions in a stable order: by start, then end (then the rest, so equal spans keep one order)."""
+    return sorted(mentions, key=lambda m: (m.start, m.end, m.label, m.source, m.entity_id, m.lemma))
 
-    ``layer="gold"`` keeps only documents whose published entities are gold.
+
+@contextmanager
+def atomic_text(path: Path) -> Iterator[Any]:
+    """A text handle writing ``path`` through a hidden temporary file, renamed at the end (removed on failure)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # our own temporary file
+        raise
+
+
+# ------------------------------------------------------------------ export
+DOCUMENT_COLUMNS = ["id", "text", "language", "entities", "entity_status"]
+SENTENCE_COLUMNS = ["doc_id", "start", "end"]
+
+
+@dataclass
+class Tally:
+    """What an export went through: documents written, their mentions, documents skipped."""
+
+    documents: int = 0
+    mentions: int = 0
+    skipped: int = 0
+
+
+def read_sentences(corpus: Path) -> dict[str, list[tuple[int, int]]]:
+    """Sentence spans per document id from ``corpus/sentences/*.parquet`` (empty if there are none).
+
+    Reads three integer/string columns a row group at a time, never the tokens.
     """
     import pyarrow.parquet as pq
 
+    out: dict[str, list[tuple[int, int]]] = {}
+    if corpus.is_file():
+        return out
+    for path in sorted(corpus.glob("sentences/*.parquet")):
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(columns=SENTENCE_COLUMNS):
+                ids, starts, ends = (batch.column(i).to_pylist() for i in range(3))
+                for doc_id, start, end in zip(ids, starts, ends):
+                    out.setdefault(doc_id, []).append((start, end))
+        except Exception as err:  # pyarrow raises many kinds; all mean "not a sentences file"
+            raise ExchangeError(f"{path}: cannot read the sentences columns {SENTENCE_COLUMNS}: {one_line(err)}") from None
+    return out
+
+
+def iter_corpus(
+    corpus: Path, layer: str = "published", tally: Tally | None = None, with_sentences: bool = True
+) -> Iterator[AnnotatedText]:
+    """Documents of a corpus folder (or one Parquet file), a batch of rows at a time.
+
+    ``layer="gold"`` keeps only documents whose published entities are gold.
+    With ``with_sentences`` each document carries its sentences from the
+    corpus's ``sentences`` config, when the corpus has one. Missing files are
+    reported before the first document; ``tally`` counts as the documents go by.
+    """
     files = [corpus] if corpus.is_file() else sorted(corpus.glob("documents/*.parquet"))
     if not files:
         raise ExchangeError(f"{corpus}: no documents/*.parquet here; pass the corpus folder or a Parquet file")
-    docs, skipped = [], 0
-    columns = ["id", "text", "language", "entities", "entity_status"]
+    sentences = read_sentences(corpus) if with_sentences else {}
+    return _iter_documents(files, sentences, layer, tally if tally is not None else Tally())
+
+
+def _iter_documents(files: list[Path], sentences: dict[str, list[tuple[int, int]]], layer: str, tally: Tally) -> Iterator[AnnotatedText]:
+    import pyarrow.parquet as pq
+
     for path in files:
         try:
-            rows = pq.read_table(path, columns=columns).to_pylist()
+            batches = pq.ParquetFile(path).iter_batches(columns=DOCUMENT_COLUMNS, batch_size=256)
+            rows = (row for batch in batches for row in batch.to_pylist())
+            for row in rows:
+                if layer == "gold" and row["entity_status"] != "gold":
+                    tally.skipped += 1
+                    continue
+                mentions = [Mention(**m) for m in row["entities"]]
+                tally.documents += 1
+                tally.mentions += len(mentions)
+                yield AnnotatedText(row["id"], row["text"], mentions, row["language"], sentences=sentences.get(row["id"]))
+        except ExchangeError:
+            raise
         except Exception as err:  # pyarrow raises many kinds; all mean "not a documents file"
-            raise ExchangeError(f"{path}: cannot read the documents columns {columns}: {err}") from None
-        for row in rows:
-            if layer == "gold" and row["entity_status"] != "gold":
-                skipped += 1
-                continue
-            mentions = [Mention(**m) for m in row["entities"]]
-            docs.append(AnnotatedText(row["id"], row["text"], mentions, row["language"]))
-    return docs, skipped
+            raise ExchangeError(f"{path}: cannot read the documents columns {DOCUMENT_COLUMNS}: {one_line(err)}") from None
+
+
+def read_corpus(corpus: Path, layer: str = "published") -> tuple[list[AnnotatedText], int]:
+    """Documents of a corpus folder (or one Parquet file) as a list, and how many were skipped."""
+    tally = Tally()
+    docs = list(iter_corpus(corpus, layer, tally))
+    return docs, tally.skipped
 
 
 def export_main(argv: list[str]) -> int:
@@ -182,14 +274,16 @@ def export_main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as err:
         return int(err.code or 0)
+    tally = Tally()
     try:
-        docs, skipped = read_corpus(args.corpus, args.layer)
-        format_module(args.format).write(docs, args.out)
+        module = format_module(args.format)
+        docs = iter_corpus(args.corpus, args.layer, tally, with_sentences=getattr(module, "USES_SENTENCES", False))
+        module.write(docs, args.out)
     except (ExchangeError, OSError) as err:
-        print(f"kronika export: {err}", file=sys.stderr)
+        print(f"kronika export: {one_line(err, 1000)}", file=sys.stderr)
         return EXIT_USAGE
-    note = f"; {skipped} document(s) without gold skipped" if skipped else ""
-    print(f"{args.out}: {len(docs)} document(s), {sum(len(d.mentions) for d in docs)} mention(s){note}")
+    note = f"; {tally.skipped} document(s) without gold skipped" if tally.skipped else ""
+    print(f"{args.out}: {tally.documents} document(s), {tally.mentions} mention(s){note}")
     return 0
 
 

@@ -6,20 +6,25 @@ Multilingual Plane counts 2. Kronika counts code points. ``utf16_offsets``
 converts out, and import converts back, rejecting an offset that falls inside
 a surrogate pair.
 
-**Export** (``to_tasks``): one task per document::
+**Export** (``to_tasks``): one task per document, with exactly one
+prediction, the mentions the dataset publishes for it (the document's merged
+``entities``, whatever layers they come from)::
 
-    {"data": {"text": "...", "doc_id": "..."},
-     "predictions": [{"model_version": "<source layer, e.g. gazetteer_v1>",
-                      "score": <mean mention score, when the layer has scores>,
+    {"data": {"text": "...", "doc_id": "...", "language": "pl"},
+     "predictions": [{"model_version": "published",
+                      "score": <mean mention score, when some have one>,
                       "result": [<regions>]}]}
 
-one prediction per source layer of the exported mentions. Each mention is one
-region, written as three results sharing the region ``id``: the ``labels``
-result (``value: {start, end, text, labels: [label]}``, plus ``score``) and two
+Regions are in a stable order, by start then end, and numbered in that order
+(``m0``, ``m1``, ...). Each mention is one region, written as three results
+sharing the region ``id``: the ``labels`` result (``value: {start, end, text,
+labels: [label]}``, plus ``score`` when it has one, and ``meta: {"layer":
+<the mention's source, e.g. gazetteer_v1>, "score": <score>}``) and two
 per-region ``textarea`` results, ``from_name`` ``lemma`` and ``entity_id``
 (``value: {start, end, text: [value]}``). That is how Label Studio itself
 stores per-region text areas, so annotators see and correct lemma and id in
-the region panel (``labeling_config()``).
+the region panel (``labeling_config()``). Scores are rounded to
+``SCORE_DIGITS`` decimals (``0.9``, not ``0.9000000000000001``).
 
 **Import** (``from_export``): Label Studio's JSON export (a list of tasks with
 ``annotations[].result[]``). Only what a person submitted counts: the
@@ -28,22 +33,43 @@ the region panel (``labeling_config()``).
 wins (``chosen_annotation``). A task with no such annotation (predictions
 only, or all cancelled) is skipped: ``kronika import`` writes nothing for it
 and reports it. Results are grouped by region ``id``; each ``labels`` region
-needs its ``lemma`` and ``entity_id`` text areas.
+needs its ``lemma`` and ``entity_id`` text areas. A region's ``meta.layer``,
+when present, is read into ``exported_layers`` (information only: imported
+mentions are gold).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kronika.exchange import AnnotatedText, ExchangeError, TextOf, check_no_overlap, check_text, load_json, make_mention, unique_ids
+from kronika.exchange import (
+    AnnotatedText,
+    ExchangeError,
+    TextOf,
+    atomic_text,
+    by_offsets,
+    check_no_overlap,
+    check_text,
+    load_json,
+    make_mention,
+    unique_ids,
+)
 from kronika.record import LABELS
 
 LABEL_FIELD = "label"
 TEXT_FIELD = "text"
 LEMMA_FIELD = "lemma"
 ENTITY_ID_FIELD = "entity_id"
+MODEL_VERSION = "published"  # the one prediction: what the dataset publishes
+SCORE_DIGITS = 4
+
+
+def rounded(score: float) -> float:
+    return round(float(score), SCORE_DIGITS)
 
 
 def labeling_config() -> str:
@@ -74,38 +100,44 @@ def utf16_offsets(text: str) -> list[int]:
 
 # ------------------------------------------------------------------ export
 def to_task(doc: AnnotatedText) -> dict[str, Any]:
+    """The task of ``doc``: its text and one prediction holding all its mentions."""
     u16 = utf16_offsets(doc.text)
-    by_layer: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    scores: dict[str, list[float]] = defaultdict(list)
-    for number, m in enumerate(sorted(doc.mentions)):
+    result: list[dict[str, Any]] = []
+    scores: list[float] = []
+    for number, m in enumerate(by_offsets(doc.mentions)):
         region = f"m{number}"
         span = {"start": u16[m.start], "end": u16[m.end]}
-        labels = {"id": region, "from_name": LABEL_FIELD, "to_name": TEXT_FIELD, "type": "labels",
-                  "value": {**span, "text": m.text, "labels": [m.label]}}
+        labels: dict[str, Any] = {"id": region, "from_name": LABEL_FIELD, "to_name": TEXT_FIELD, "type": "labels",
+                                  "value": {**span, "text": m.text, "labels": [m.label]}}
+        meta: dict[str, Any] = {"layer": m.source}
         if m.score is not None:
-            labels["score"] = m.score
-            scores[m.source].append(m.score)
-        by_layer[m.source].append(labels)
+            labels["score"] = meta["score"] = rounded(m.score)
+            scores.append(m.score)
+        labels["meta"] = meta
+        result.append(labels)
         for name, value in ((LEMMA_FIELD, m.lemma), (ENTITY_ID_FIELD, m.entity_id)):
-            by_layer[m.source].append({"id": region, "from_name": name, "to_name": TEXT_FIELD, "type": "textarea",
-                                       "value": {**span, "text": [value]}})
-    predictions = []
-    for layer, result in by_layer.items():
-        prediction: dict[str, Any] = {"model_version": layer, "result": result}
-        if scores[layer]:
-            prediction["score"] = sum(scores[layer]) / len(scores[layer])
-        predictions.append(prediction)
-    return {"data": {"text": doc.text, "doc_id": doc.doc_id}, "predictions": predictions}
+            result.append({"id": region, "from_name": name, "to_name": TEXT_FIELD, "type": "textarea",
+                           "value": {**span, "text": [value]}})
+    prediction: dict[str, Any] = {"model_version": MODEL_VERSION}
+    if scores:
+        prediction["score"] = rounded(sum(scores) / len(scores))
+    prediction["result"] = result
+    return {"data": {"text": doc.text, "doc_id": doc.doc_id, "language": doc.language}, "predictions": [prediction]}
 
 
-def to_tasks(docs: list[AnnotatedText]) -> list[dict[str, Any]]:
+def to_tasks(docs: Iterable[AnnotatedText]) -> list[dict[str, Any]]:
     return [to_task(doc) for doc in docs]
 
 
-def write(docs: list[AnnotatedText], path: Path) -> None:
-    from kronika.write import write_json
-
-    write_json(path, to_tasks(docs))
+def write(docs: Iterable[AnnotatedText], path: Path) -> None:
+    """The tasks as one JSON list (what Label Studio imports), written a task at a time."""
+    with atomic_text(path) as out:
+        separator = "["
+        for doc in docs:  # the bytes of json.dumps(tasks, indent=2), without holding every task
+            task = json.dumps(to_task(doc), indent=2, ensure_ascii=False)
+            out.write(separator + "\n" + "\n".join("  " + line for line in task.split("\n")))
+            separator = ","
+        out.write("[]\n" if separator == "[" else "\n]\n")
 
 
 # ------------------------------------------------------------------ import
@@ -162,7 +194,12 @@ def _task_doc(task: Any, index: int, text_of: TextOf, where: str) -> AnnotatedTe
         regions[str(result["id"])][kind] = result
     back = {u: i for i, u in enumerate(utf16_offsets(text))}
     mentions = [_mention(text, back, parts, f"{at} region {rid}") for rid, parts in regions.items()]
-    return AnnotatedText(doc_id, text, check_no_overlap(mentions, at))
+    layers = {}
+    for mention, parts in zip(mentions, regions.values()):
+        meta = parts["labels"].get("meta")
+        if isinstance(meta, dict) and isinstance(meta.get("layer"), str) and meta["layer"]:
+            layers[(mention.start, mention.end)] = meta["layer"]
+    return AnnotatedText(doc_id, text, check_no_overlap(mentions, at), exported_layers=layers)
 
 
 def _mention(text: str, back: dict[int, int], parts: dict[str, Any], at: str) -> Any:
