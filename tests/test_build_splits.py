@@ -87,3 +87,12 @@ def test_drop_duplicates_keeps_the_cluster_name(grown: tuple[Path, dict[str, str
     ids = set(_splits(tmp_path / "corpus", "documents"))
     assert "a007" in ids and "zz-copy" not in ids
     assert any(r["reason"] == "duplicate of a007 (--drop-duplicates)" for r in report.skipped)
+
+
+def test_report_counts_languages_and_times_annotators(tmp_path: Path) -> None:
+    rng = random.Random(2)
+    _write(tmp_path / "seeds", rng, "d", 6)
+    report = build(tmp_path / "seeds", tmp_path / "corpus", jobs=2, shard_size=2, progress=False, cache_dir=None)
+    assert sum(report.languages.values()) == report.built == 6
+    assert report.annotator_seconds and all(seconds >= 0 for seconds in report.annotator_seconds.values())
+    assert "documents per language:" in report.summary()

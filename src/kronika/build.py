@@ -83,6 +83,8 @@ class ShardResult:
     index: int
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # "config/split" -> file, num_rows, num_bytes
     languages: list[str] = field(default_factory=list)  # distinct document languages
+    language_counts: dict[str, int] = field(default_factory=dict)  # documents per language
+    seconds: dict[str, float] = field(default_factory=dict)  # time in each annotator (this build's work only)
     rejects: list[tuple[str, str]] = field(default_factory=list)
     misaligned: list[dict[str, Any]] = field(default_factory=list)
     cached: int = 0
@@ -105,12 +107,18 @@ class BuildReport:
     jobs: int
     wall_seconds: float
     articles_per_second: float
+    languages: dict[str, int] = field(default_factory=dict)  # documents built per language
+    annotator_seconds: dict[str, float] = field(default_factory=dict)  # summed over workers; cached shards cost none
 
     def summary(self) -> str:
         lines = [
             f"built {self.built} of {self.seeds} seeds into {self.shards} shard(s) with {self.jobs} job(s), "
             f"{self.from_cache} from the cache, in {self.wall_seconds:.2f} s ({self.articles_per_second:.1f} articles/s)",
         ]
+        if self.languages:
+            lines.append("documents per language: " + ", ".join(f"{lang} {n}" for lang, n in self.languages.items()))
+        if self.annotator_seconds:
+            lines.append("time in annotators (all workers): " + ", ".join(f"{name} {s:.1f} s" for name, s in self.annotator_seconds.items()))
         if self.misaligned_mentions:
             lines.append(f"{self.misaligned_mentions} mention(s) not on token boundaries have no BIO tags in `sentences` (listed in the manifest)")
         lines += [f"rejected {r['file']}: {r['reason']}" for r in self.rejected]
@@ -190,13 +198,16 @@ def run_shard(spec: ShardSpec) -> ShardResult:
     """
     tools = tools_for(spec.lexicon, spec.models)
     if not spec.cache_dir:
-        return _build_shard(spec, tools, None)
+        result = _build_shard(spec, tools, None)
+        result.seconds = tools.take_seconds()
+        return result
     shards = ShardCache(Path(spec.cache_dir) / "shards")
     key = shard_key(spec, tools.fingerprint)
     stored = shards.get(key, spec) if key else None
     if stored is not None:
         return stored
     result = _build_shard(spec, tools, LayerCache(Path(spec.cache_dir)))
+    result.seconds = tools.take_seconds()
     if key and not result.rejects:
         shards.put(key, result)
     return result
@@ -235,6 +246,9 @@ class ShardCache:
             return None
         result = ShardResult(**{**data, "index": spec.index})
         result.cached = result.documents
+        result.seconds = {}
+        for _ in spec.seeds:
+            tick()
         return result
 
     def put(self, key: str, result: ShardResult) -> None:
@@ -299,6 +313,8 @@ def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> Sha
         result.cached += hit
         if row["language"] not in result.languages:
             result.languages.append(row["language"])
+        result.language_counts[row["language"]] = result.language_counts.get(row["language"], 0) + 1
+        tick()
     for split, out in rows.items():
         for config, table in out.tables(spec.version).items():
             if table.num_rows:
@@ -431,7 +447,17 @@ def _build(
         jobs=jobs,
         wall_seconds=round(wall, 3),
         articles_per_second=round(built / wall, 1) if wall else 0.0,
+        languages=_summed([r.language_counts for r in results]),
+        annotator_seconds={k: round(v, 2) for k, v in _summed([r.seconds for r in results]).items()},
     )
+
+
+def _summed(counts: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for one in counts:
+        for key, value in one.items():
+            total[key] = total.get(key, 0) + value
+    return dict(sorted(total.items(), key=lambda item: (-item[1], item[0])))
 
 
 def usable_jobs(requested: int | None) -> int:
@@ -542,12 +568,15 @@ def _gold_files(seeds: list[Path]) -> Iterator[dict[str, Any]]:
 def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Iterable[ShardResult]:
     """Shard results as they finish. The first shard that fails stops the build:
     the shards not yet started are cancelled."""
-    bar = tqdm(total=total, unit="article", disable=not progress or None, file=sys.stderr, mininterval=1.0)
+    bar = tqdm(total=total, unit="article", disable=not progress or None, file=sys.stderr, mininterval=0.5, desc="loading models")
     with bar:
         if jobs == 1 or len(specs) == 1:
-            for spec in specs:
-                yield run_shard(spec)
-                bar.update(len(spec.seeds))
+            _set_tick(lambda: _advance(bar))
+            try:
+                for spec in specs:
+                    yield run_shard(spec)
+            finally:
+                _set_tick(None)
             return
         # A fork server imports Kronika once and forks the workers from that clean,
         # single-threaded process: no re-import per worker, no fork of our threads.
@@ -559,18 +588,50 @@ def _run(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Itera
         key = os.urandom(16)
         server = LinguaServer(ctx=context, authkey=key)
         server.start(exit_with, (os.getpid(),))
+        ticks = context.SimpleQueue()
+        counter = threading.Thread(target=_count_ticks, args=(ticks, bar), daemon=True)
+        counter.start()
         with server, ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_start_worker,
-            initargs=(server.address, key, os.getpid()),
+            initargs=(server.address, key, os.getpid(), ticks),
         ) as pool:
             futures = {pool.submit(run_shard, spec): spec for spec in sorted(specs, key=_size, reverse=True)}
             try:
                 for future in as_completed(futures):
                     yield future.result()
-                    bar.update(len(futures[future].seeds))
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
+            finally:
+                ticks.put(None)
+                counter.join(timeout=5)
+
+
+_tick: Any = None
+
+
+def _set_tick(callback: Any) -> None:
+    global _tick
+    _tick = callback
+
+
+def tick() -> None:
+    """One more article done (the progress bar counts articles, not shards)."""
+    if _tick is not None:
+        _tick()
+
+
+def _count_ticks(ticks: Any, bar: Any) -> None:
+    """The build's side of the workers' ticks: advance the bar until told to stop (None)."""
+    while ticks.get() is not None:
+        _advance(bar)
+
+
+def _advance(bar: Any) -> None:
+    """One article on the bar; the first one ends the model-loading step."""
+    if bar.n == 0:
+        bar.set_description("building", refresh=False)
+    bar.update(1)
 
 
 class LinguaServer(BaseManager):
@@ -590,9 +651,12 @@ def _one_lingua() -> Lingua:
 LinguaServer.register("lingua", callable=_one_lingua)
 
 
-def _start_worker(address: Any, key: bytes, main_pid: int) -> None:
-    """Pool initializer: this worker's tagger asks the build's lingua server."""
+def _start_worker(address: Any, key: bytes, main_pid: int, ticks: Any = None) -> None:
+    """Pool initializer: this worker's tagger asks the build's lingua server, and it
+    reports every article it finishes to the build's progress bar."""
     exit_with(main_pid)
+    if ticks is not None:
+        _set_tick(lambda: ticks.put(1))
     server = LinguaServer(address=address, authkey=key)
     server.connect()
     share_lingua(server.lingua())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -66,11 +67,25 @@ class Tools:
         self.entries = registry.entries() if entries is None else entries
         self.ranks = registry.ranks(self.entries)
         self.fingerprint = fingerprint(lexicon, self.entries)
+        self.seconds: dict[str, float] = {}  # annotator (or "loading models") -> seconds, for the build report
+        self._loaded: set[str] = set()
+
+    def take_seconds(self) -> dict[str, float]:
+        """The time spent since the last call, per annotator, rounded (then reset)."""
+        taken, self.seconds = self.seconds, {}
+        return {name: round(value, 3) for name, value in sorted(taken.items())}
+
+    def _clock(self, name: str, started: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
     def load(self) -> None:
         """Load the annotators now; a failure here is the machine's, not a seed's."""
+        started = time.perf_counter()
         try:
             self.tagger, self.annotators  # noqa: B018 (cached properties: loads them)
+            if "tagger" not in self._loaded:
+                self._loaded.add("tagger")
+                self._clock("loading models", started)
         except (ImportError, OSError, MemoryError, RuntimeError) as err:
             raise EnvironmentFailure(f"cannot load the annotators: {type(err).__name__}: {err}") from None
 
@@ -94,7 +109,9 @@ class Tools:
             serving = [e for e in group if e.serves(language)]
             if not serving:
                 continue
+            started = time.perf_counter()
             found = registry.layers_of(instance, serving[0], text, language)
+            self._clock("+".join(e.name for e in serving), started)
             for entry in serving:
                 out[entry.name] = found.get(entry.name, [])
         return out
@@ -135,7 +152,6 @@ def tools_for(lexicon: tuple[entities.LexiconEntry, ...], models: tuple[str, ...
     return Tools(lexicon, registered(models))
 
 
-@cache
 def registered(models: tuple[str, ...] = ()) -> tuple[registry.Annotator, ...]:
     """Every registered entry, plus one per trained model folder (``kronika train``)."""
     return registry.entries([registry.model_entry(folder) for folder in models])
@@ -148,7 +164,9 @@ def gold_lexicon(gold_files: Any) -> tuple[entities.LexiconEntry, ...]:
 
 
 def automatic_layers(doc: Document, tools: Tools) -> Layers:
+    started = time.perf_counter()
     tagged = tools.tagger.tag_document(doc.text, doc.blocks)
+    tools._clock(registry.language_annotator(tools.entries).name, started)
     found = tools.entities(doc.text, tagged.language)
     return Layers(
         language=tagged.language,
