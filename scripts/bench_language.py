@@ -8,7 +8,8 @@ model loading excluded from the timings, and prints accuracy, chars/s and the
 speed ratio; then span-level switching (``LanguageTagger.decide`` with the
 sentence's own language and with another as context), and document-level
 accuracy of ``LanguageTagger.tag_document`` on ``NEWS/<lang>/*.txt`` (folder
-name = gold language). Last line: JSON.
+name = gold language), with the expected calibration error of the scores
+(``kronika eval-language`` prints the reliability diagram). Last line: JSON.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from kronika.eval_language import read_gold
+from kronika.eval_language import expected_calibration_error, read_gold, reliability
 from kronika.language import ANNOTATOR, LanguageTagger, tool_versions
 from kronika.record import Block
 
@@ -51,7 +52,9 @@ def bench_sentences(tagger: LanguageTagger, gold_path: Path, limit: int | None) 
     rows = read_gold(gold_path, limit)
     texts, gold = [t for t, _ in rows], [g for _, g in rows]
     chars = sum(map(len, texts))
-    ours, ours_s = _timed(lambda t: tagger.detect(t)[0], texts)
+    tagged, ours_s = _timed(tagger.detect, texts)
+    ours = [lang for lang, _ in tagged]
+    ece = expected_calibration_error(reliability([score for _, score in tagged], [p == g for p, g in zip(ours, gold)]))
     rss_ours = _rss_mb()
     start = time.perf_counter()
     lingua = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models().build()
@@ -69,7 +72,8 @@ def bench_sentences(tagger: LanguageTagger, gold_path: Path, limit: int | None) 
         print(f"{name:<16} accuracy {acc:.4f}  {chars / secs:>12,.0f} chars/s")
     ratio = theirs_s / ours_s
     print(f"speed ratio kronika/lingua: {ratio:.1f}x on {len(texts)} sentences, {chars} chars")
-    result.update(speed_ratio=round(ratio, 2), sentences=len(texts), rss_mb_kronika=round(rss_ours))
+    print(f"kronika score calibration: ECE {ece:.4f} (all sentences; the held-out half: scripts/fit_calibration.py)")
+    result.update(speed_ratio=round(ratio, 2), sentences=len(texts), rss_mb_kronika=round(rss_ours), ece=ece)
     return result
 
 
@@ -93,20 +97,24 @@ def bench_switching(tagger: LanguageTagger, gold_path: Path, limit: int | None) 
 
 def bench_news(tagger: LanguageTagger, news: Path) -> dict:
     files = sorted(news.glob("*/*.txt"))
-    gold, pred, chars = [], [], 0
+    gold, pred, scores, chars = [], [], [], 0
     start = time.perf_counter()
     for path in files:
         text = path.read_text(encoding="utf-8")
         chars += len(text)
         gold.append(path.parent.name)
-        pred.append(tagger.tag_document(text, blocks_of(text)).language)
+        doc = tagger.tag_document(text, blocks_of(text))
+        pred.append(doc.language)
+        scores.append(doc.score)
     secs = time.perf_counter() - start
     acc = sum(p == g for p, g in zip(pred, gold)) / max(len(gold), 1)
+    ece = expected_calibration_error(reliability(scores, [p == g for p, g in zip(pred, gold)]))
     confused = Counter((g, p) for g, p in zip(gold, pred) if g != p)
     print(f"news documents: accuracy {acc:.4f} on {len(files)} files, {chars / secs:,.0f} chars/s (spans included)")
     for (g, p), n in confused.most_common(10):
         print(f"  {g} -> {p}: {n}")
-    return {"accuracy": round(acc, 4), "documents": len(files), "chars_per_second": round(chars / secs)}
+    print(f"news documents: score calibration ECE {ece:.4f}")
+    return {"accuracy": round(acc, 4), "documents": len(files), "chars_per_second": round(chars / secs), "ece": ece}
 
 
 def main(argv: list[str] | None = None) -> int:
