@@ -16,7 +16,8 @@ from kronika.ingest import parse_seed
 from kronika.record import CONFIGS, LanguageSpan, Mention, arrow_schema, card_features
 from kronika.validate import validate_path
 from kronika.views import SentenceTable, mention_rows, sentence_spans
-from kronika.write import config_schema, config_table, document_table, sha256_file, write_json, write_parquet, write_text
+from kronika.record import sha256_file
+from kronika.write import config_schema, config_table, document_table, write_json, write_parquet, write_text
 
 TEXT = "date 2023-09 Władimir Putin spotkał się z Kim Dzong Unem we Władywostoku.\n"
 

@@ -27,7 +27,8 @@ from conftest import ROOT, SEED_ID
 from kronika.build import build
 from kronika.record import BIO_TAGS, CONFIGS, LABELS
 from kronika.validate import by_split, read_card, validate_path
-from kronika.write import config_table, sha256_file, write_parquet
+from kronika.record import sha256_file
+from kronika.write import config_table, write_parquet
 
 CASES_PER_KIND = 8
 SYNTHETIC = {

@@ -45,12 +45,12 @@ from kronika.layers import (
 from kronika.registry import RegistryError
 from kronika.output import OutputError, check_output, commit, locked, recover, staging
 from kronika.preflight import ToolsMissing, check_tools
-from kronika.record import CONFIGS
+from kronika.record import CONFIGS, sha256_file
 from kronika.splits import RULE as SPLIT_RULE
 from kronika.splits import SPLITS, SplitError, assign, read_pins
 from kronika.views import SentenceTable, mention_rows, sentence_spans
 from kronika.write import (
-    CardError, card_text, card_yaml, config_schema, config_table, present_languages, sha256_file, write_json, write_parquet,
+    CardError, card_text, card_yaml, config_schema, config_table, present_languages, write_json, write_parquet,
     writer_fingerprint,
 )
 

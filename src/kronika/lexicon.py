@@ -47,6 +47,15 @@ def ascii_fold(text: str) -> str:
     return "".join(c for c in decomposed if ord(c) < 128)
 
 
+def match_case(form: str, model: str) -> str:
+    """``form`` written with the capitalisation of ``model`` (MOSKVA, Moskva, moskva)."""
+    if model.isupper() and len(model) > 1:
+        return form.upper()
+    if model[:1].isupper():
+        return form[:1].upper() + form[1:]
+    return form
+
+
 def make_entity_id(label: str, lemma: str) -> str:
     """Stable id for an entity not in the lexicon: ``PER-Wladimir-Putin``."""
     words = re.findall(r"[A-Za-z0-9]+", ascii_fold(lemma))

@@ -50,7 +50,7 @@ from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from kronika.lexicon import LexiconEntry
+from kronika.lexicon import LexiconEntry, match_case
 from kronika.record import MAX_MENTION_CHARS, Mention
 
 __all__ = [
@@ -239,13 +239,6 @@ def is_cap(word: str) -> bool:
     return word[:1].isupper()
 
 
-def match_case(form: str, model: str) -> str:
-    """``form`` written with the capitalisation of ``model`` (MOSKVA, Moskva, moskva)."""
-    if model.isupper() and len(model) > 1:
-        return form.upper()
-    if model[:1].isupper():
-        return form[:1].upper() + form[1:]
-    return form
 
 
 # ------------------------------------------------------------------ morphology glue

@@ -12,6 +12,7 @@ can validate a download without any annotator installed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -111,6 +112,15 @@ def _is_real_date(value: str) -> bool:
 
 def date_precision(date: str | None) -> str | None:
     return _PRECISION[len(date)] if date else None
+
+
+def sha256_file(path: Any) -> str:
+    """sha256 of a file's bytes, read in 1 MB chunks (the manifest's checksums)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def raw_bytes(row: dict[str, Any]) -> bytes:

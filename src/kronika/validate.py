@@ -54,6 +54,7 @@ from kronika.record import (
     card_features,
     count_words,
     date_precision,
+    sha256_file,
     hf_features,
     raw_bytes,
     split_header,
@@ -1347,20 +1348,12 @@ def _manifest_entry_problems(where: str, corpus: Path, entry: dict[str, Any], in
     file = corpus / entry["path"]
     if not file.is_file():
         return [Problem(where, "-", entry["path"], "listed file is missing")]
-    if _sha256_file(file) != entry["sha256"]:
+    if sha256_file(file) != entry["sha256"]:
         return [Problem(where, "-", entry["path"], "sha256 does not match the file")]
     rows = index.rows.get(file)
     if rows is not None and rows != entry["num_rows"]:
         return [Problem(where, "-", entry["path"], f"num_rows says {entry['num_rows']}, the file holds {rows}")]
     return []
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def by_split(paths: list[Path]) -> dict[str, list[Path]]:

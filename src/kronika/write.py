@@ -6,7 +6,6 @@ rows in the order given) and atomic (temporary name, then ``os.replace``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from importlib import resources
@@ -79,14 +78,6 @@ def write_parquet(table: pa.Table, path: Path | str) -> None:
     tmp = f"{parent}/.{name}.tmp"
     pq.write_table(table, tmp, filesystem=fs, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
     fs.move(tmp, where)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -17,6 +17,8 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
+from kronika.lexicon import match_case  # noqa: F401 (the inflection code takes it from here)
+
 PER_QUALS = frozenset({"imię", "nazwisko", "pseudonim"})
 LOC_QUALS = frozenset({"nazwa_geograficzna"})
 ORG_QUALS = frozenset({"nazwa_organizacji", "nazwa_instytucji", "nazwa_firmy"})
@@ -132,10 +134,3 @@ class Morph:
         return None
 
 
-def match_case(form: str, model: str) -> str:
-    """Give a generated form the capitalisation of the word it stands for."""
-    if model.isupper() and len(model) > 1:
-        return form.upper()
-    if model[:1].isupper():
-        return form[:1].upper() + form[1:]
-    return form
