@@ -25,6 +25,8 @@ TOKEN_CASES = [
     ("koniec... w 2023 r.", ["koniec", "...", "w", "2023", "r", "."]),
     ("Onet.pl podał", ["Onet", ".", "pl", "podał"]),
     ("Zażółć gęślą jaźń", ["Zażółć", "gęślą", "jaźń"]),
+    ("Britain's youngest, BRITAIN'S", ["Britain", "'s", "youngest", ",", "BRITAIN", "'S"]),  # a name before 's aligns
+    ("O'Neill i м'ясо, об’єкт", ["O'Neill", "i", "м'ясо", ",", "об’єкт"]),  # inner apostrophes stay
 ]
 
 

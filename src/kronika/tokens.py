@@ -13,7 +13,9 @@ of a token):
    are one token: ``10-13``, ``1,5``, ``12:30``, ``2023-09-13``; a hyphenated
    suffix stays on (``10-latek``).
 3. **Words**: letters, digits and combining marks, joined by inner hyphens and
-   apostrophes: ``Okła-Drewnowicz``, ``Bielsko-Biała``, ``F-16``, ``Kirby'ego``.
+   apostrophes: ``Okła-Drewnowicz``, ``Bielsko-Biała``, ``F-16``, ``Kirby'ego``,
+   ``м'ясо``; but the English possessive ``'s`` is a token of its own
+   (``Britain`` ``'s``), so a name before it is on token boundaries.
    A dash with spaces around it, or an en dash between words, is punctuation.
 4. **Anything else** is a token of one character -- quotes (``"`` ``„`` ``”``),
    brackets, dots, commas, dashes -- except that ``...`` is one token and an
@@ -50,7 +52,8 @@ TOKEN_RE = re.compile(
     rf"""
     (?=(?i:[{_ABBREV_FIRST}]))(?<![\w{_MARKS}])(?i:{_ABBREV})  # m.in., np., prof.
     | \d+(?:[.,:/\-–]\d+)*(?:[-‐]{_WORD})*               # 10-13, 1,5, 10-latek
-    | {_WORD}(?:[-‐‑'’]{_WORD})*                          # Okła-Drewnowicz, Kirby'ego
+    | {_WORD}(?:(?:[-‐‑]|['’](?![sS](?![\w{_MARKS}]))){_WORD})*  # Okła-Drewnowicz, Kirby'ego (not Britain's)
+    | ['’][sS](?![\w{_MARKS}])                           # the English possessive: Britain | 's
     | \.{{2,}}                                            # an ellipsis written as dots
     | [\U0001f1e6-\U0001f1ff]{{2}}                        # a flag: two regional indicators
     | \S{_EMOJI_TAIL}                                     # punctuation, symbols, emoji
