@@ -68,6 +68,7 @@ class _Accumulator:
     def __init__(self) -> None:
         self.by: dict[str, dict[str, Counter]] = {dim: defaultdict(Counter) for dim in ("split", "language", "entity_status")}
         self.labels: dict[str, Counter] = defaultdict(Counter)  # label -> split -> mentions
+        self.status_by_language: dict[str, Counter] = defaultdict(Counter)  # language -> entity_status -> documents
         self.layers: Counter = Counter()
         self.spans: dict[str, Counter] = defaultdict(Counter)  # language -> spans, characters, foreign
         self.per_doc: list[int] = []
@@ -82,6 +83,7 @@ class _Accumulator:
         for dim, key in (("split", split), ("language", row["language"]), ("entity_status", row["entity_status"])):
             self.by[dim][key].update(documents=1, words=words, mentions=len(mentions))
         self.per_doc.append(len(mentions))
+        self.status_by_language[row["language"]][row["entity_status"]] += 1
         for mention in mentions:
             self.labels[mention["label"]][split] += 1
             self.layers[mention["source"]] += 1
@@ -111,6 +113,10 @@ class _Accumulator:
             "splits": _table(self.by["split"], key=split_rank),
             "languages": _table(self.by["language"], key=lambda k: (-self.by["language"][k]["documents"], k)),
             "entity_status": _table(self.by["entity_status"], key=lambda k: (_rank(ENTITY_STATUSES, k), k)),
+            "entity_status_by_language": {
+                lang: {status: self.status_by_language[lang][status] for status in ENTITY_STATUSES if self.status_by_language[lang][status]}
+                for lang in sorted(self.status_by_language, key=lambda k: (-self.by["language"][k]["documents"], k))
+            },
             "labels": {label: dict(sorted(splits.items(), key=lambda kv: split_rank(kv[0])))
                        for label, splits in sorted(self.labels.items(), key=lambda kv: (_rank(LABELS, kv[0]), kv[0]))},
             "layers": dict(sorted(self.layers.items())),
@@ -181,6 +187,8 @@ def stats_markdown(corpus: Path, *, plots_prefix: str | None = "corpus/stats", s
     out += _section("Splits", ["split", "documents", "words", "mentions"], _rows_of(s["splits"]))
     out += _section("Languages", ["language", "documents", "words", "mentions"], _rows_of(s["languages"]))
     out += _section("Entity status", ["entity_status", "documents", "words", "mentions"], _rows_of(s["entity_status"]))
+    out += _section("Entity status per language (documents)", ["language", *ENTITY_STATUSES],
+                    [[lang, *(by.get(status, 0) for status in ENTITY_STATUSES)] for lang, by in s["entity_status_by_language"].items()])
     splits = list(s["splits"])
     out += _section("Mentions per label", ["label", *splits, "total"],
                     [[label, *(by.get(sp, 0) for sp in splits), sum(by.values())] for label, by in s["labels"].items()])
