@@ -36,12 +36,14 @@ from tqdm import tqdm
 from kronika import __version__, croissant, stats
 from kronika.assemble import assemble, choose_entities
 from kronika.duplicates import SignatureCache, clusters
+from kronika.goldpass import GOLD_PASS
 from kronika.gold import gold_path, load_gold_file, read_gold
 from kronika.ingest import Document, SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.language import Lingua
 from kronika.layers import (
     EnvironmentFailure, LayerCache, Tools, automatic_layers, describe_tools, gold_lexicon, registered, share_lingua, tools_for,
 )
+from kronika.lexicon import entries_digest
 from kronika.registry import RegistryError
 from kronika.output import OutputError, check_output, commit, locked, recover, staging
 from kronika.preflight import ToolsMissing, check_tools
@@ -215,7 +217,9 @@ def run_shard(spec: ShardSpec) -> ShardResult:
 
 def shard_key(spec: ShardSpec, fingerprint: str) -> str | None:
     """Content address of a shard's output: version, annotators, writer, every seed's and gold file's bytes."""
-    digest = hashlib.sha256(f"{spec.version}\n{fingerprint}\n{writer_fingerprint()}\n{spec.placement}\n".encode())
+    digest = hashlib.sha256(
+        f"{spec.version}\n{fingerprint}\n{entries_digest(spec.lexicon)}\n{writer_fingerprint()}\n{spec.placement}\n".encode()
+    )
     try:
         for seed in map(Path, spec.seeds):
             gold = gold_path(seed)
@@ -338,7 +342,10 @@ def build_row(seed: Path, root: Path, tools: Tools, cache: LayerCache | None) ->
         raise EnvironmentFailure(f"annotators failed on {shown(seed)}: {type(err).__name__}: {err}") from None
     except Exception as err:  # an annotator bug on this text must not take the other seeds down
         raise SeedError(seed, f"annotation failed: {type(err).__name__}: {err}") from None
-    entities, status = choose_entities(gold, layers.entities, layers.entity_status)
+    automatic, status = (layers.entities, layers.entity_status) if gold is not None else tools.with_gold(
+        doc.text, layers.language, layers.entities, layers.entity_status
+    )
+    entities, status = choose_entities(gold, automatic, status)
     row = assemble(
         doc,
         language=layers.language,
@@ -431,7 +438,7 @@ def _build(
                 raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
             if not any(r.documents for r in results):
                 raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built; {shown(out_dir)} is unchanged")
-            splits = _finish(stage, results, out_dir, rejects, skipped, models)
+            splits = _finish(stage, results, out_dir, rejects, skipped, models, lexicon)
             commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results))))
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
@@ -694,7 +701,8 @@ def _size(spec: ShardSpec) -> int:
 
 
 def _finish(
-    stage: Path, results: list[ShardResult], out_dir: Path, rejects: list[tuple[str, str]], skipped: list, models: tuple[str, ...]
+    stage: Path, results: list[ShardResult], out_dir: Path, rejects: list[tuple[str, str]], skipped: list,
+    models: tuple[str, ...], lexicon: tuple[Any, ...],
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Give each config's non-empty shards their Hub names per split; write the manifest.
 
@@ -726,7 +734,7 @@ def _finish(
         "rejected": [{"file": _relative(f, out_dir), "reason": r} for f, r in rejects],
         "skipped": [{"file": _relative(str(p), out_dir), "reason": r} for p, r in skipped],
         "misaligned_mentions": [m for r in results for m in r.misaligned],
-        "annotators": describe_tools(models),
+        "annotators": {**describe_tools(models), "gold_pass": {"layer": GOLD_PASS, "entities": len(lexicon)}},
     }
     write_json(stage / MANIFEST, manifest)
     return splits

@@ -22,6 +22,7 @@ from typing import Any
 from kronika import entities, language, registry
 from kronika.ingest import Document
 from kronika.lexicon import entries_digest
+from kronika.goldpass import GOLD_PASS, GOLD_PASS_RANK, GoldPass
 from kronika.record import LanguageSpan, Mention
 
 LAYER_FORMAT = 1
@@ -66,7 +67,9 @@ class Tools:
         self.lexicon = lexicon
         self.entries = registry.entries() if entries is None else entries
         self.ranks = registry.ranks(self.entries)
-        self.fingerprint = fingerprint(lexicon, self.entries)
+        # The automatic layers never see the gold lexicon (it is a pass of its own, after
+        # the cache: kronika.goldpass), so a gold edit leaves their cache valid.
+        self.fingerprint = fingerprint((), self.entries)
         self.seconds: dict[str, float] = {}  # annotator (or "loading models") -> seconds, for the build report
         self._loaded: set[str] = set()
 
@@ -100,7 +103,24 @@ class Tools:
         groups: dict[tuple[str, str | None], list[registry.Annotator]] = {}
         for entry in registry.of_kind("entities", self.entries):
             groups.setdefault((entry.factory, entry.argument), []).append(entry)
-        return [(registry.load(group[0], gold=self.lexicon), group) for group in groups.values()]
+        return [(registry.load(group[0]), group) for group in groups.values()]
+
+    @cached_property
+    def gold_pass(self) -> GoldPass:
+        return GoldPass(self.lexicon)
+
+    def with_gold(self, text: str, language: str, found: list[Mention], status: str) -> tuple[list[Mention], str]:
+        """The automatic mentions merged with the gold lexicon pass (which wins equal spans).
+
+        A document no annotator serves gets ``lexicon`` where gold entities were found in it.
+        """
+        started = time.perf_counter()
+        matches = self.gold_pass.annotate(text, language)
+        self._clock(GOLD_PASS, started)
+        if not matches:
+            return found, status
+        merged = entities.merge_layers({GOLD_PASS: matches, "automatic": found}, {GOLD_PASS: GOLD_PASS_RANK, "automatic": GOLD_PASS_RANK + 1})
+        return merged, "lexicon" if status == "none" else status
 
     def entity_layers(self, text: str, language: str) -> dict[str, list[Mention]]:
         """Every registered entity layer that serves ``language``, by layer name."""

@@ -1,0 +1,80 @@
+"""The gold lexicon pass (``gold_lexicon_v1``): the corpus's gold entities, found in every document.
+
+Once an entity is annotated by hand anywhere, its forms are matched in all other
+documents, with its lemma and id. The pass runs after the automatic layers and
+apart from them: the automatic layers never see the gold lexicon, so their cache
+stays valid when a gold file is added or edited, and a build re-runs only this
+cheap pass over the other documents. Its matches join the merge with the lowest
+rank (they win equal spans; the longer span still wins).
+
+Forms: Polish entries are inflected with Morfeusz (every case form, as the
+gazetteer does); other languages match the base form as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kronika.lexicon import Hit, Lexicon, LexiconEntry, sorted_entries, surface_key, tokens_of
+from kronika.record import MAX_MENTION_CHARS, Mention
+
+GOLD_PASS = "gold_lexicon_v1"
+GOLD_PASS_RANK = 0
+SCORE = 0.95
+
+
+class GoldPass:
+    """Longest match of the gold entries' forms, on one line, in any language."""
+
+    def __init__(self, entries: Iterable[LexiconEntry]) -> None:
+        self.entries = tuple(sorted_entries(entries))
+        self._lexicons: dict[bool, Lexicon] = {}
+
+    def annotate(self, text: str, language: str) -> list[Mention]:
+        if not self.entries:
+            return []
+        lexicon = self._lexicon(language == "pl")
+        tokens = tokens_of(text)
+        out: list[Mention] = []
+        i = 0
+        while i < len(tokens):
+            found = _longest(text, tokens, i, lexicon)
+            if found is None:
+                i += 1
+                continue
+            n, hit = found
+            start, end = tokens[i][0], tokens[i + n - 1][1]
+            if end - start <= MAX_MENTION_CHARS:
+                out.append(Mention(start, end, text[start:end], hit.label, hit.lemma, hit.entity_id, GOLD_PASS, SCORE))
+            i += n
+        return out
+
+    def _lexicon(self, polish: bool) -> Lexicon:
+        if polish not in self._lexicons:
+            self._lexicons[polish] = Lexicon(_polish_forms() if polish else _as_written, (), self.entries)
+        return self._lexicons[polish]
+
+
+def _longest(text: str, tokens: list[tuple[int, int, str]], i: int, lexicon: Lexicon) -> tuple[int, Hit] | None:
+    """The longest form starting at token ``i`` whose tokens lie on one line."""
+    most = lexicon.first.get(tokens[i][2], 0)
+    for n in range(min(most, len(tokens) - i), 0, -1):
+        start, end = tokens[i][0], tokens[i + n - 1][1]
+        surface = text[start:end]
+        if "\n" in surface:
+            continue
+        hit = lexicon.inflected.get(surface_key(surface))
+        if hit is not None:
+            return n, hit
+    return None
+
+
+def _as_written(base: str, label: str) -> tuple[str, ...]:
+    return (surface_key(base),)
+
+
+def _polish_forms():  # -> kronika.lang.pl.inflect.PolishForms, imported only for Polish text
+    from kronika.lang.pl.inflect import PolishForms
+    from kronika.lang.pl.morph import Morph
+
+    return PolishForms(Morph())

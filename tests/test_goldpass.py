@@ -1,0 +1,64 @@
+"""The gold lexicon pass: a gold edit re-runs only the cheap pass; the output equals a full rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from kronika.build import build
+from kronika.goldpass import GOLD_PASS, GoldPass
+from kronika.ingest import read_seed
+from kronika.lexicon import LexiconEntry
+
+TEXTS = {
+    "a": "Wczoraj Władimir Putin przyjechał do Mińska.\n",
+    "b": "Władimira Putina widziano w Krakowie. Mówił o Polsce.\n",
+    "c": "Mr Władimir Putin spoke in London yesterday.\n",
+    "d": "Nic tu nie ma.\n",
+}
+GOLD_ID = "PER-Vladimir-Putin-as-reviewed"  # not the lexicon's id, so the test sees which layer won
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _gold(seeds: Path, doc_id: str, surface: str, lemma: str) -> None:
+    doc = read_seed(seeds / f"{doc_id}.txt", seeds)
+    start = doc.text.index(surface)
+    data = {
+        "doc_id": doc_id, "sha256": doc.sha256, "layer": "gold_v1", "annotator": "test",
+        "mentions": [{"start": start, "end": start + len(surface), "text": surface, "label": "PER", "lemma": lemma,
+                      "entity_id": GOLD_ID}],
+    }
+    (seeds / f"{doc_id}.gold.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_gold_pass_matches_inflected_polish_and_exact_other_forms() -> None:
+    gold = GoldPass([LexiconEntry("Władimir Putin", "PER", GOLD_ID)])
+    found = gold.annotate(TEXTS["b"], "pl")
+    assert [(m.text, m.lemma, m.source) for m in found] == [("Władimira Putina", "Władimir Putin", GOLD_PASS)]
+    assert [m.text for m in gold.annotate(TEXTS["c"], "en")] == ["Władimir Putin"]
+    assert GoldPass([]).annotate(TEXTS["c"], "en") == []
+
+
+def test_a_gold_edit_keeps_the_layer_cache_and_equals_a_full_rebuild(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for doc_id, text in TEXTS.items():
+        (seeds / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    cache = tmp_path / "cache"
+    build(seeds, tmp_path / "inc" / "corpus", jobs=1, progress=False, cache_dir=cache)
+    _gold(seeds, "a", "Władimir Putin", "Władimir Putin")
+    report = build(seeds, tmp_path / "inc" / "corpus", jobs=1, progress=False, cache_dir=cache)
+    assert report.from_cache == len(TEXTS)  # no document annotated again: only the gold pass ran
+    build(seeds, tmp_path / "full" / "corpus", jobs=1, progress=False, cache_dir=None)
+    assert _tree(tmp_path / "inc" / "corpus") == _tree(tmp_path / "full" / "corpus")
+    rows = {r["id"]: r for r in pq.read_table(tmp_path / "full" / "corpus" / "documents").to_pylist()}
+    assert rows["a"]["entity_status"] == "gold"
+    b = [m for m in rows["b"]["entities"] if m["source"] == GOLD_PASS]
+    assert [(m["text"], m["entity_id"]) for m in b] == [("Władimira Putina", GOLD_ID)]  # wins the equal span
+    assert [m["entity_id"] for m in rows["c"]["entities"] if m["text"] == "Władimir Putin"] == [GOLD_ID]
