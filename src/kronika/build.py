@@ -336,15 +336,15 @@ def build_row(seed: Path, root: Path, tools: Tools, cache: LayerCache | None) ->
     gold = read_gold(gold_file, doc) if gold_file.exists() or gold_file.is_symlink() else None
     try:
         layers, hit = _layers(doc, tools, cache)
+        automatic, status = (layers.entities, layers.entity_status) if gold is not None else tools.with_gold(
+            doc.text, layers.language, layers.entities, layers.entity_status
+        )
     except EnvironmentFailure:
         raise
     except (ImportError, OSError, MemoryError) as err:  # the machine's fault, not the seed's
         raise EnvironmentFailure(f"annotators failed on {shown(seed)}: {type(err).__name__}: {err}") from None
     except Exception as err:  # an annotator bug on this text must not take the other seeds down
         raise SeedError(seed, f"annotation failed: {type(err).__name__}: {err}") from None
-    automatic, status = (layers.entities, layers.entity_status) if gold is not None else tools.with_gold(
-        doc.text, layers.language, layers.entities, layers.entity_status
-    )
     entities, status = choose_entities(gold, automatic, status)
     row = assemble(
         doc,
