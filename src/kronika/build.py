@@ -760,8 +760,9 @@ def _dataset_files(
     for config in splits.values():
         for split in config.values():
             split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
-    stats.write_plots(stage, stage / "stats")
-    section = stats.card_section(stage, plots_prefix=f"{prefix}/stats", version=__version__)
+    figures = stats.compute(stage)  # read once, for the plots and the card
+    stats.write_plots(stage, stage / "stats", stats=figures)
+    section = stats.card_section(stage, plots_prefix=f"{prefix}/stats", version=__version__, stats=figures)
     text = card_text(card, card_yaml(version=__version__, splits=splits, languages=languages), stats_section=section)
     return text, croissant.document(stage, version=__version__, prefix=prefix, languages=languages)
 

@@ -210,7 +210,9 @@ def stats_markdown(corpus: Path, *, plots_prefix: str | None = "corpus/stats", s
     return "\n".join(out)
 
 
-def card_section(corpus: Path, *, plots_prefix: str = "corpus/stats", version: str | None = None) -> str:
+def card_section(
+    corpus: Path, *, plots_prefix: str = "corpus/stats", version: str | None = None, stats: dict[str, Any] | None = None
+) -> str:
     """The statistics section and the citation between their markers, for ``write.replace_stats_section``.
 
     The citation names the version (from the manifest unless given), so it is
@@ -218,7 +220,7 @@ def card_section(corpus: Path, *, plots_prefix: str = "corpus/stats", version: s
     """
     version = version or manifest(corpus).get("version", "")
     citation = ["## Citation", "", "```bibtex", citation_bibtex(version), "```", ""]
-    return f"{START}\n{stats_markdown(corpus, plots_prefix=plots_prefix)}\n" + "\n".join(citation) + f"{END}\n"
+    return f"{START}\n{stats_markdown(corpus, plots_prefix=plots_prefix, stats=stats)}\n" + "\n".join(citation) + f"{END}\n"
 
 
 def citation_bibtex(version: str) -> str:
