@@ -152,8 +152,8 @@ def test_workers_share_one_lingua_with_the_same_answers() -> None:
     import multiprocessing
     import os
 
-    from kronika.build import LinguaServer
     from kronika.language import Lingua
+    from kronika.language_server import LinguaServer
 
     questions = [
         ("Газпром спира доставките за България", ("bg", "mk"), False),

@@ -274,8 +274,8 @@ class Lingua:
 
     A language's high-accuracy models take up to 0.5 s to load. Every process
     that holds a ``Lingua`` loads them again, so a build with several workers
-    serves one ``Lingua`` from one process to all of them (``kronika.build``);
-    the results do not depend on where it runs.
+    serves one ``Lingua`` from one process to all of them
+    (``kronika.language_server``); the results do not depend on where it runs.
     """
 
     def __init__(self, preload: bool = False) -> None:

@@ -5,7 +5,7 @@ into the card (``configs[].version``), the Parquet metadata and the manifest.
 ``kronika.__version__`` comes from the installed package metadata, which an
 editable install reads at install time, so a rebuild in this process would
 still see the old version: the rebuild therefore runs with the new version set
-on ``kronika`` and ``kronika.build`` for its duration. A literal
+on ``kronika`` and ``kronika.build.driver`` for its duration. A literal
 ``__version__ = "..."`` in ``src/kronika/__init__.py`` is bumped as well.
 
 The CHANGELOG entry is the ``kronika diff`` summary against the previous
@@ -114,7 +114,7 @@ def previous_tag(root: Path) -> str | None:
 def building_as(version: str) -> Iterator[None]:
     """``kronika.__version__`` (and the build's copy of it) set to ``version`` for a rebuild (see the module doc)."""
     import kronika
-    import kronika.build as build_module
+    import kronika.build.driver as build_module
 
     saved = (kronika.__version__, build_module.__version__)
     kronika.__version__ = build_module.__version__ = version

@@ -2,9 +2,12 @@
 
 Kronika plans the shards itself (sorted ids, contiguous ranges, fixed file
 names) and Ray only schedules them: ``from_items(specs).map(run)`` with one
-block per shard. Each task calls the same ``build.run_shard`` as the local
+block per shard. Each task calls the same ``shard.run_shard`` as the local
 engine, and that function's writer owns the bytes, so the output is identical
 to a local build. Ray is an optional extra: ``pip install 'kronika[ray]'``.
+
+This module imports only the shard interface (``plan``, ``shard``): a Ray
+worker that unpickles ``_run_row`` loads no driver.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import logging
 import tempfile
 from typing import Any
 
-from kronika.build import ShardResult, ShardSpec, run_shard, spec_from_json, spec_to_json
+from kronika.build.plan import ShardSpec, spec_from_json, spec_to_json
+from kronika.build.shard import ShardResult, run_shard
 from kronika.layers import EnvironmentFailure
 
 
 def _run_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One Ray task: a spec (JSON) in, its shard's result (JSON) out."""
     result = run_shard(spec_from_json(row["spec"]))
     return {"result": json.dumps(result.__dict__)}
 

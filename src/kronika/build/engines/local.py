@@ -1,0 +1,123 @@
+"""The local engine: shards on a process pool on this machine, with a progress bar.
+
+Workers fork from a fork server, share one lingua (``language_server``) and
+report every article they finish, so the bar counts articles, not shards.
+Like every engine it knows only the shard interface (``plan``, ``shard``),
+never the driver.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+from tqdm import tqdm
+
+from kronika.build.plan import ShardSpec
+from kronika.build.shard import ShardResult, run_shard, set_tick
+from kronika.language_server import LinguaServer
+from kronika.layers import share_lingua
+
+
+def run_local(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Iterator[ShardResult]:
+    """Shard results as they finish. The first shard that fails stops the build:
+    the shards not yet started are cancelled."""
+    bar = tqdm(total=total, unit="article", disable=not progress or None, file=sys.stderr, mininterval=0.5, desc="loading models")
+    with bar:
+        if jobs == 1 or len(specs) == 1:
+            set_tick(lambda: _advance(bar))
+            try:
+                for spec in specs:
+                    yield run_shard(spec)
+            finally:
+                set_tick(None)
+            return
+        # A fork server imports Kronika once and forks the workers from that clean,
+        # single-threaded process: no re-import per worker, no fork of our threads.
+        # It preloads this module: the workers' side (shard, lingua server), not the driver.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["kronika.build.engines.local"])
+        # The fork server runs `python -c`, which would put the current folder first
+        # on sys.path: a `tqdm.py` there would be imported by every worker.
+        os.environ["PYTHONSAFEPATH"] = "1"
+        key = os.urandom(16)
+        server = LinguaServer(ctx=context, authkey=key)
+        server.start(exit_with, (os.getpid(),))
+        ticks = context.SimpleQueue()
+        counter = threading.Thread(target=_count_ticks, args=(ticks, bar), daemon=True)
+        counter.start()
+        with server, ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_start_worker,
+            initargs=(server.address, key, os.getpid(), ticks),
+        ) as pool:
+            futures = {pool.submit(run_shard, spec): spec for spec in sorted(specs, key=_size, reverse=True)}
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            finally:
+                ticks.put(None)
+                counter.join(timeout=5)
+
+
+def _count_ticks(ticks: Any, bar: Any) -> None:
+    """The build's side of the workers' ticks: advance the bar until told to stop (None)."""
+    while ticks.get() is not None:
+        _advance(bar)
+
+
+def _advance(bar: Any) -> None:
+    """One article on the bar; the first one ends the model-loading step."""
+    if bar.n == 0:
+        bar.set_description("building", refresh=False)
+    bar.update(1)
+
+
+def _start_worker(address: Any, key: bytes, main_pid: int, ticks: Any = None) -> None:
+    """Pool initializer: this worker's tagger asks the build's lingua server, and it
+    reports every article it finishes to the build's progress bar."""
+    exit_with(main_pid)
+    if ticks is not None:
+        set_tick(lambda: ticks.put(1))
+    server = LinguaServer(address=address, authkey=key)
+    server.connect()
+    share_lingua(server.lingua())
+
+
+def exit_with(pid: int) -> None:
+    """End this process once process ``pid`` (the build's) is gone.
+
+    Workers and the lingua server are children of the fork server, not of the
+    build: if the build is killed (``kill -9``, out of memory) nobody tells
+    them, and they would wait forever, holding their models.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(pid, 0)
+            except OSError:  # gone (or its pid reused by another user's process)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-build", daemon=True).start()
+
+
+def _size(spec: ShardSpec) -> int:
+    """Bytes of a shard's seeds. Running the biggest shards first leaves small
+    ones for the end, so no worker waits long for the last shard of another."""
+    total = 0
+    for seed in spec.seeds:
+        try:
+            total += os.stat(seed).st_size
+        except OSError:
+            pass
+    return total
