@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from kronika.build import build
-from kronika.goldpass import GOLD_PASS, GoldPass
+from kronika.goldpass import GOLD_PASS, GoldPass, vocabulary_of
 from kronika.ingest import read_seed
 from kronika.lexicon import LexiconEntry
 
@@ -62,3 +62,39 @@ def test_a_gold_edit_keeps_the_layer_cache_and_equals_a_full_rebuild(tmp_path: P
     b = [m for m in rows["b"]["entities"] if m["source"] == GOLD_PASS]
     assert [(m["text"], m["entity_id"]) for m in b] == [("Władimira Putina", GOLD_ID)]  # wins the equal span
     assert [m["entity_id"] for m in rows["c"]["entities"] if m["text"] == "Władimir Putin"] == [GOLD_ID]
+
+
+def test_relevant_entries_are_those_whose_forms_could_start_in_the_text() -> None:
+    gold = GoldPass([LexiconEntry("Władimir Putin", "PER", GOLD_ID), LexiconEntry("Kraków", "LOC", "LOC-Krakow")])
+    words = {doc_id: vocabulary_of([text]) for doc_id, text in TEXTS.items()}
+    assert [e.lemma for e in gold.relevant(words["b"])] == ["Kraków", "Władimir Putin"]  # inflected: Krakowie, Władimira
+    assert [e.lemma for e in gold.relevant(words["c"])] == ["Władimir Putin"]
+    assert gold.relevant(words["d"]) == ()
+
+
+def test_a_gold_edit_reassembles_only_the_documents_it_reaches(tmp_path: Path, monkeypatch) -> None:
+    """The shard is patched: its own document and those holding the new name are
+    re-assembled, the others kept from the last build, and the bytes equal a full rebuild."""
+    from kronika.build import shard
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for doc_id, text in TEXTS.items():
+        (seeds / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    cache = tmp_path / "cache"
+    build(seeds, tmp_path / "inc" / "corpus", jobs=1, progress=False, cache_dir=cache)
+    _gold(seeds, "a", "Władimir Putin", "Władimir Putin")
+    collected: list[list[str]] = []
+    collect = shard._collect
+
+    def spy(spec, tools, layer_cache, result, which):
+        which = list(which)
+        collected.append([Path(spec.seeds[i]).stem for i in which])
+        return collect(spec, tools, layer_cache, result, which)
+
+    monkeypatch.setattr(shard, "_collect", spy)
+    build(seeds, tmp_path / "inc" / "corpus", jobs=1, progress=False, cache_dir=cache)
+    assert collected == [["a", "b", "c"]]  # "d" holds no form of the new entry
+    monkeypatch.undo()
+    build(seeds, tmp_path / "full" / "corpus", jobs=1, progress=False, cache_dir=None)
+    assert _tree(tmp_path / "inc" / "corpus") == _tree(tmp_path / "full" / "corpus")

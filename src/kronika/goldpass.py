@@ -13,6 +13,7 @@ gazetteer does); other languages match the base form as written.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from kronika.lexicon import Hit, Lexicon, LexiconEntry, sorted_entries, surface_key, tokens_of
@@ -21,6 +22,9 @@ from kronika.record import MAX_MENTION_CHARS, Mention
 GOLD_PASS = "gold_lexicon_v1"
 GOLD_PASS_RANK = 0
 SCORE = 0.95
+# A lexicon token starts with a run of letters and digits that is a whole run in
+# the text (``lexicon.TOKEN_RE``), so a form can only match a text holding its first run.
+_RUN = re.compile(r"[^\W_]+")
 
 
 class GoldPass:
@@ -29,6 +33,8 @@ class GoldPass:
     def __init__(self, entries: Iterable[LexiconEntry]) -> None:
         self.entries = tuple(sorted_entries(entries))
         self._lexicons: dict[bool, Lexicon] = {}
+        self._form_functions: dict[bool, object] = {}
+        self._index: tuple[tuple[int, ...], dict[str, list[int]]] | None = None
 
     def annotate(self, text: str, language: str) -> list[Mention]:
         if not self.entries:
@@ -49,10 +55,58 @@ class GoldPass:
             i += n
         return out
 
+    def relevant(self, vocabulary: set[str]) -> tuple[LexiconEntry, ...]:
+        """The entries that could match some text whose letter-and-digit runs are all in
+        ``vocabulary`` (``vocabulary_of``): the pass gives the same mentions there with
+        only these entries, so a shard's cache key needs no other (issue 15: a new gold
+        file re-assembles only the shards that hold one of its names)."""
+        if not self.entries:
+            return ()
+        always, by_anchor = self._anchor_index()
+        found = set(always)
+        for word in by_anchor.keys() & vocabulary:
+            found.update(by_anchor[word])
+        return tuple(self.entries[i] for i in sorted(found))
+
+    def _anchor_index(self) -> tuple[tuple[int, ...], dict[str, list[int]]]:
+        """Entries (by position) whose forms start with no run (any text might match
+        them), and first run -> entries with a form starting with it; every form the
+        entry gives in Polish and as written counts."""
+        if self._index is None:
+            always: list[int] = []
+            by_anchor: dict[str, list[int]] = {}
+            for i, entry in enumerate(self.entries):
+                keys = {key for polish in (False, True) for key in Lexicon(self._forms(polish), (), (entry,)).inflected}
+                anchors = {_first_run(key) for key in keys}
+                if None in anchors:
+                    always.append(i)
+                for anchor in anchors - {None}:
+                    by_anchor.setdefault(anchor, []).append(i)
+            self._index = (tuple(always), by_anchor)
+        return self._index
+
+    def _forms(self, polish: bool):
+        if polish not in self._form_functions:
+            self._form_functions[polish] = _polish_forms() if polish else _as_written
+        return self._form_functions[polish]
+
     def _lexicon(self, polish: bool) -> Lexicon:
         if polish not in self._lexicons:
-            self._lexicons[polish] = Lexicon(_polish_forms() if polish else _as_written, (), self.entries)
+            self._lexicons[polish] = Lexicon(self._forms(polish), (), self.entries)
         return self._lexicons[polish]
+
+
+def vocabulary_of(texts: Iterable[str]) -> set[str]:
+    """Every run of letters and digits in ``texts`` (what ``GoldPass.relevant`` reads)."""
+    words: set[str] = set()
+    for text in texts:
+        words.update(_RUN.findall(text))
+    return words
+
+
+def _first_run(key: str) -> str | None:
+    match = _RUN.match(key)
+    return match.group() if match else None
 
 
 def _longest(text: str, tokens: list[tuple[int, int, str]], i: int, lexicon: Lexicon) -> tuple[int, Hit] | None:

@@ -13,14 +13,19 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from kronika.assemble import assemble, choose_entities
 from kronika.build.plan import ShardSpec
 from kronika.gold import gold_path, read_gold
+from kronika.goldpass import GoldPass, vocabulary_of
 from kronika.ingest import Document, SeedError, read_seed, seed_bytes, shown
 from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automatic_layers, tools_for
 from kronika.lexicon import entries_digest
@@ -49,8 +54,11 @@ def run_shard(spec: ShardSpec) -> ShardResult:
     """Build one shard: its seeds -> one Parquet file per config (none for a config without rows).
 
     With a cache, a shard whose seeds, gold layers, annotators and version are
-    all unchanged is copied from the shard cache; a changed shard is rebuilt from
-    the layer cache, so only new or edited seeds are annotated again.
+    all unchanged is copied from the shard cache. When only the gold lexicon
+    changed, the last build of the same seeds is patched: the documents the
+    change can reach are re-assembled and every other row is kept. Any other
+    change rebuilds the shard from the layer cache, so only new or edited seeds
+    are annotated again.
     """
     tools = tools_for(spec.lexicon, spec.models)
     if not spec.cache_dir:
@@ -58,30 +66,60 @@ def run_shard(spec: ShardSpec) -> ShardResult:
         result.seconds = tools.take_seconds()
         return result
     shards = ShardCache(Path(spec.cache_dir) / "shards")
-    key = shard_key(spec, tools.fingerprint)
-    stored = shards.get(key, spec) if key else None
+    keys = shard_keys(spec, tools.fingerprint, tools.gold_pass)
+    stored = shards.get(keys.key, spec) if keys else None
     if stored is not None:
         return stored
-    result = _build_shard(spec, tools, LayerCache(Path(spec.cache_dir)))
+    layers = LayerCache(Path(spec.cache_dir))
+    previous = shards.latest(keys.base) if keys else None
+    if previous is not None and keys is not None:
+        result = _patch_shard(spec, tools, layers, previous, keys)
+    else:
+        result = _build_shard(spec, tools, layers)
     result.seconds = tools.take_seconds()
-    if key and not result.rejects:
-        shards.put(key, result)
+    if keys and not result.rejects:
+        shards.put(keys, result)
     return result
 
 
-def shard_key(spec: ShardSpec, fingerprint: str) -> str | None:
-    """Content address of a shard's output: version, annotators, writer, every seed's and gold file's bytes."""
-    digest = hashlib.sha256(
-        f"{spec.version}\n{fingerprint}\n{entries_digest(spec.lexicon)}\n{writer_fingerprint()}\n{spec.placement}\n".encode()
-    )
+@dataclass(frozen=True)
+class ShardKeys:
+    """``base``: the shard's inputs but the gold lexicon; ``per_doc``: per seed, the
+    digest of the gold entries that could match in it; ``key``: both (the output's address)."""
+
+    base: str
+    per_doc: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256("\n".join((self.base, *self.per_doc)).encode()).hexdigest()
+
+
+def shard_keys(spec: ShardSpec, fingerprint: str, gold_pass: GoldPass | None = None) -> ShardKeys | None:
+    """Content address of a shard's output: version, annotators, writer, every seed's
+    bytes, and per seed its gold file and the gold lexicon entries that could match
+    in it (``GoldPass.relevant``), so a reviewed gold file reaches only its own
+    document and those that hold one of its names."""
+    gold_pass = gold_pass or GoldPass(spec.lexicon)
+    digest = hashlib.sha256(f"{spec.version}\n{fingerprint}\n{writer_fingerprint()}\n{spec.placement}\n".encode())
+    per_doc = []
     try:
         for seed in map(Path, spec.seeds):
             gold = gold_path(seed)
-            digest.update(f"{seed.name}\n".encode() + hashlib.sha256(seed_bytes(seed, Path(spec.seeds_root))).digest())
-            digest.update(hashlib.sha256(gold.read_bytes()).digest() if gold.is_file() else b"-")
+            raw = seed_bytes(seed, Path(spec.seeds_root))
+            digest.update(f"{seed.name}\n".encode() + hashlib.sha256(raw).digest())
+            own = hashlib.sha256(gold.read_bytes()).hexdigest() if gold.is_file() else "-"
+            # the decoded bytes hold every word of the document's text (and its header's)
+            relevant = gold_pass.relevant(vocabulary_of([raw.decode("utf-8", "replace")]))
+            per_doc.append(f"{own} {entries_digest(relevant)}")
     except (OSError, SeedError):  # a bad seed or gold file: build the shard normally, which reports it
         return None
-    return digest.hexdigest()
+    return ShardKeys(digest.hexdigest(), tuple(per_doc))
+
+
+def shard_key(spec: ShardSpec, fingerprint: str, gold_pass: GoldPass | None = None) -> str | None:
+    keys = shard_keys(spec, fingerprint, gold_pass)
+    return keys.key if keys else None
 
 
 class ShardCache:
@@ -109,15 +147,17 @@ class ShardCache:
             tick()
         return result
 
-    def put(self, key: str, result: ShardResult) -> None:
+    def put(self, keys: ShardKeys, result: ShardResult) -> None:
+        key = keys.key
         entry = self.folder / key[:2] / key
         tmp = entry.with_name(f".{key}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir(parents=True)
-            for key, output in result.outputs.items():
-                shutil.copyfile(output["file"], tmp / _cached_name(key))
+            for name, output in result.outputs.items():
+                shutil.copyfile(output["file"], tmp / _cached_name(name))
             (tmp / "result.json").write_text(json.dumps(result.__dict__), encoding="utf-8")
+            (tmp / "per_doc.json").write_text(json.dumps(keys.per_doc), encoding="utf-8")
         except OSError as err:
             shutil.rmtree(tmp, ignore_errors=True)
             raise EnvironmentFailure(f"shard cache {shown(self.folder)}: {err.strerror or err}") from None
@@ -125,6 +165,37 @@ class ShardCache:
             os.replace(tmp, entry)
         except OSError:  # another worker stored the same shard first
             shutil.rmtree(tmp, ignore_errors=True)
+        self._point(keys.base, key)
+
+    def latest(self, base: str) -> _Previous | None:
+        """The last stored build of a shard with these inputs but another gold lexicon."""
+        try:
+            key = (self.folder / "latest" / base).read_text(encoding="ascii").strip()
+            entry = self.folder / key[:2] / key
+            data = json.loads((entry / "result.json").read_text(encoding="utf-8"))
+            per_doc = tuple(json.loads((entry / "per_doc.json").read_text(encoding="utf-8")))
+            files = {name: entry / _cached_name(name) for name in data["outputs"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return _Previous(per_doc, files, data.get("misaligned", []))
+
+    def _point(self, base: str, key: str) -> None:
+        """``latest/<base>`` names the last stored key (a lost pointer only costs speed)."""
+        pointer = self.folder / "latest" / base
+        tmp = pointer.with_name(f".{base}.{os.getpid()}.tmp")
+        try:
+            pointer.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(key, encoding="ascii")
+            os.replace(tmp, pointer)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class _Previous:
+    per_doc: tuple[str, ...]
+    files: dict[str, Path]  # "config/split" -> cached Parquet
+    misaligned: list[dict[str, Any]]
 
 
 def _part(spec: ShardSpec, key: str) -> Path:
@@ -154,8 +225,20 @@ class _SplitRows:
 
 def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> ShardResult:
     result = ShardResult(spec.index)
+    rows = _collect(spec, tools, cache, result, range(len(spec.seeds)))
+    for split, out in rows.items():
+        for config, table in out.tables(spec.version).items():
+            _write(spec, result, f"{config}/{split}", table)
+    return result
+
+
+def _collect(
+    spec: ShardSpec, tools: Tools, cache: LayerCache | None, result: ShardResult, which: Iterable[int]
+) -> dict[str, _SplitRows]:
+    """The rows of the seeds at positions ``which``, by split; counts go into ``result``."""
     rows = {split: _SplitRows() for split in SPLITS}
-    for seed, (split, cluster, size) in zip(map(Path, spec.seeds), spec.placement):
+    for i in which:
+        seed, (split, cluster, size) = Path(spec.seeds[i]), spec.placement[i]
         try:
             row, hit = build_row(seed, Path(spec.seeds_root), tools, cache)
         except SeedError as err:  # the seed's own content; an environment failure stops the build
@@ -169,18 +252,78 @@ def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> Sha
         out.mentions += mention_rows(row, spans)
         result.misaligned += [{"doc_id": row["id"], **{k: m[k] for k in ("start", "end", "text")}} for m in misaligned]
         result.cached += hit
-        if row["language"] not in result.languages:
-            result.languages.append(row["language"])
-        result.language_counts[row["language"]] = result.language_counts.get(row["language"], 0) + 1
+        _count_language(result, row["language"])
         tick()
-    for split, out in rows.items():
-        for config, table in out.tables(spec.version).items():
-            if table.num_rows:
-                key = f"{config}/{split}"
-                path = _part(spec, key)
-                write_parquet(table, path)
-                result.outputs[key] = {"file": str(path), "num_rows": table.num_rows, "num_bytes": table.nbytes}
+    return rows
+
+
+def _count_language(result: ShardResult, language: str) -> None:
+    if language not in result.languages:
+        result.languages.append(language)
+    result.language_counts[language] = result.language_counts.get(language, 0) + 1
+
+
+def _write(spec: ShardSpec, result: ShardResult, key: str, table: pa.Table) -> None:
+    if table.num_rows:
+        path = _part(spec, key)
+        write_parquet(table, path)
+        result.outputs[key] = {"file": str(path), "num_rows": table.num_rows, "num_bytes": table.nbytes}
+
+
+def _patch_shard(spec: ShardSpec, tools: Tools, cache: LayerCache, previous: _Previous, keys: ShardKeys) -> ShardResult:
+    """The previous build of these seeds with the documents whose gold entries changed
+    re-assembled: their rows replace the old ones, in seed order, and the tables are
+    written as a full build writes them (the bytes are the same; a test checks it)."""
+    result = ShardResult(spec.index)
+    changed = [i for i, (old, new) in enumerate(zip(previous.per_doc, keys.per_doc)) if old != new]
+    fresh = _collect(spec, tools, cache, result, changed)
+    stems = [Path(seed).stem for seed in spec.seeds]
+    position = {stem: i for i, stem in enumerate(stems)}
+    gone = {stems[i] for i in changed}
+    languages: dict[str, str] = {}
+    for split in SPLITS:
+        for config, table in fresh[split].tables(spec.version).items():
+            name = f"{config}/{split}"
+            kept = _kept_rows(previous.files.get(name), config, spec.version, gone)
+            table = _in_seed_order(kept, table, config, position)
+            if config == "documents":
+                languages.update(zip(table["id"].to_pylist(), table["language"].to_pylist()))
+            _write(spec, result, name, table)
+    kept_docs = [i for i in range(len(stems)) if stems[i] not in gone]
+    result.languages, result.language_counts = [], {}
+    for stem in stems:
+        if stem in languages:
+            _count_language(result, languages[stem])
+    result.misaligned = sorted(
+        [m for m in previous.misaligned if m["doc_id"] not in gone] + result.misaligned,
+        key=lambda m: position[m["doc_id"]],
+    )
+    result.cached += len(kept_docs)
+    for _ in kept_docs:
+        tick()
     return result
+
+
+_DOC_COLUMN = {"documents": "id", "mentions": "doc_id", "sentences": "doc_id"}
+
+
+def _kept_rows(path: Path | None, config: str, version: str, gone: set[str]) -> pa.Table | None:
+    if path is None:
+        return None
+    table = pq.ParquetFile(path).read().cast(config_schema(config, version))
+    keep = pc.invert(pc.is_in(table[_DOC_COLUMN[config]], value_set=pa.array(sorted(gone), pa.string())))
+    return table.filter(keep)
+
+
+def _in_seed_order(kept: pa.Table | None, fresh: pa.Table, config: str, position: dict[str, int]) -> pa.Table:
+    """Old and new rows of one config, ordered by their document's place in the shard
+    (rows of one document stay in their order), as one contiguous table."""
+    if kept is None or not kept.num_rows:
+        return fresh
+    table = pa.concat_tables([kept, fresh]) if fresh.num_rows else kept
+    docs = table[_DOC_COLUMN[config]].to_pylist()
+    order = sorted(range(len(docs)), key=lambda row: (position[docs[row]], row))
+    return table.take(pa.array(order, pa.int64())).combine_chunks()
 
 
 def build_row(seed: Path, root: Path, tools: Tools, cache: LayerCache | None) -> tuple[dict[str, Any], bool]:
