@@ -154,7 +154,7 @@ def _build(
             if not any(r.documents for r in results):
                 raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built; {shown(out_dir)} is unchanged")
             splits = _finish(stage, results, out_dir, rejects, skipped, models, lexicon)
-            commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results))))
+            commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results, cache_dir))))
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
     return BuildReport(
@@ -256,7 +256,7 @@ def previous_splits(out_dir: Path) -> dict[str, str]:
         split = name.split("-", 1)[0]
         if config == "documents" and split in SPLITS:
             try:
-                ids = pq.read_table(out_dir / entry["path"], columns=["id"]).column("id").to_pylist()
+                ids = pq.ParquetFile(out_dir / entry["path"]).read(columns=["id"]).column("id").to_pylist()
             except (OSError, ValueError, KeyError):
                 return {}
             before.update(dict.fromkeys(ids, split))
@@ -335,11 +335,13 @@ def _relative(path: str, out_dir: Path) -> str:
 
 
 def _dataset_files(
-    stage: Path, card: Path, out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult]
+    stage: Path, card: Path, out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult],
+    cache_dir: Path | None = None,
 ) -> tuple[str, str]:
     """The new card and ``croissant.json`` (``commit`` writes both), and the plots inside the staged corpus.
 
     They describe the staged corpus under the name it will have (``corpus``).
+    Plots of unchanged figures come from the cache (no matplotlib import).
     """
     prefix = out_dir.resolve().name
     languages = present_languages([lang for r in results for lang in r.languages])
@@ -347,7 +349,7 @@ def _dataset_files(
         for split in config.values():
             split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
     figures = stats.compute(stage)  # read once, for the plots and the card
-    stats.write_plots(stage, stage / "stats", stats=figures)
+    stats.write_plots(stage, stage / "stats", stats=figures, cache=cache_dir)
     section = stats.card_section(stage, plots_prefix=f"{prefix}/stats", version=__version__, stats=figures)
     text = card_text(card, card_yaml(version=__version__, splits=splits, languages=languages), stats_section=section)
     return text, croissant.document(stage, version=__version__, prefix=prefix, languages=languages)
