@@ -24,6 +24,7 @@ back into exact code-point offsets and adds two things simplemma does not do:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 
 from simplemma import split_sentences as _simplemma_split
@@ -128,8 +129,32 @@ def split_sentences(
     """
     stop = len(text) if end is None else min(end, len(text))
     code = lang if lang in _PROFILED else DEFAULT_LANG
+    memo = _memo_for(text)
+    key = (max(start, 0), stop, code)
+    spans = memo.get(key)
+    if spans is None:
+        spans = memo[key] = _split(text, key[0], stop, code)
+    return list(spans)
+
+
+def _split(text: str, start: int, stop: int, code: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
-    for line_start, line_end in _lines(text, max(start, 0), stop):
+    for line_start, line_end in _lines(text, start, stop):
         pieces = _simplemma_split(text[line_start:line_end], code)
         spans.extend(_join_short_forms(text, _locate(text, line_start, line_end, pieces)))
-    return spans
+    return tuple(spans)
+
+
+_last = threading.local()
+
+
+def _memo_for(text: str) -> dict[tuple[int, int, str], tuple[tuple[int, int], ...]]:
+    """The splits already made of ``text``, if it is the text this thread split last.
+
+    The language layer and the ``sentences`` config split the same blocks of a
+    document one after the other; the second split is then a lookup. Only the
+    last text is kept (by identity), so memory stays one document per thread.
+    """
+    if getattr(_last, "text", None) is not text:
+        _last.text, _last.memo = text, {}
+    return _last.memo

@@ -3,8 +3,10 @@
 Both are pure functions of the row, so they can never disagree with it:
 
 * Sentences come from ``kronika.sentences.split_sentences`` run over each block
-  (newlines are hard boundaries there). A sentence boundary must never cut a
-  mention, so the sentences a mention crosses are merged into one.
+  with the document's language (newlines are hard boundaries there), as the
+  language layer splits them, so the second split is a lookup. A sentence
+  boundary must never cut a mention, so the sentences a mention crosses are
+  merged into one.
 * Tokens come from ``kronika.tokens.tokenize`` and tags from ``spans_to_bio``;
   mentions that do not start and end on token boundaries get no tags and are
   counted (``sentence_rows`` returns the count) so the build can report them.
@@ -34,8 +36,8 @@ def sentence_spans(row: dict[str, Any]) -> list[tuple[int, int]]:
     A mention that lies outside every sentence (which the splitter should never
     produce) becomes a sentence of its own, so every mention has a sentence.
     """
-    text = row["text"]
-    intervals = [span for block in row["blocks"] for span in split_sentences(text, block["start"], block["end"])]
+    text, lang = row["text"], row.get("language")
+    intervals = [span for block in row["blocks"] for span in split_sentences(text, block["start"], block["end"], lang=lang)]
     intervals += [(m["start"], m["end"]) for m in row["entities"]]
     merged: list[tuple[int, int]] = []
     for start, end in sorted(intervals):
