@@ -116,6 +116,18 @@ def test_plots_change_with_the_data(dataset: Path, tmp_path: Path) -> None:
     assert a[0].read_bytes() != b[0].read_bytes() and a[1].read_bytes() == b[1].read_bytes()
 
 
+def test_cached_plots_are_copied_without_drawing(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = stats.compute(dataset / "corpus")
+    drawn = stats.write_plots(dataset / "corpus", tmp_path / "a", stats=figures, cache=tmp_path / "cache")
+    monkeypatch.setattr(stats, "_draw", lambda *args: pytest.fail("unchanged figures were drawn again"))
+    copied = stats.write_plots(dataset / "corpus", tmp_path / "b", stats=figures, cache=tmp_path / "cache")
+    assert [p.read_bytes() for p in copied] == [p.read_bytes() for p in drawn]
+    other = json.loads(json.dumps(figures))
+    other["labels"]["PER"] = {split: n + 7 for split, n in other["labels"].get("PER", {"train": 0}).items()}
+    with pytest.raises(pytest.fail.Exception):
+        stats.write_plots(dataset / "corpus", tmp_path / "c", stats=other, cache=tmp_path / "cache")
+
+
 def test_splits_and_duplicate_fields_are_used_when_present(dataset: Path, tmp_path: Path) -> None:
     """A corpus with validation/test shards and the duplicate fields: splits from the names, clusters counted."""
     rows = pq.read_table(dataset / "corpus" / "documents").to_pylist()
