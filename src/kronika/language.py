@@ -225,8 +225,13 @@ def _strip_noise(text: str) -> str:
 
 
 def has_letters(text: str, n: int) -> bool:
-    """At least ``n`` letters (stops early: this runs on every sentence)."""
-    return len(_LETTER.findall(text, 0, n * 8)) >= n or count_letters(text) >= n
+    """At least ``n`` letters (one match that stops at the ``n``-th: this runs on every sentence)."""
+    return _letters_pattern(n).match(text) is not None
+
+
+@lru_cache(maxsize=8)
+def _letters_pattern(n: int) -> re.Pattern[str]:
+    return re.compile(r"(?:[\W\d_]*+[^\W\d_]){%d}" % n)
 
 
 def _script_of(text: str) -> str | None:
@@ -658,8 +663,8 @@ def _is_prose(snippet: str) -> bool:
 def _prose(clean: str) -> bool:
     """``_is_prose`` of text already stripped of noise."""
     count = 0
-    for word in _WORDS.findall(clean):
-        if not word[0].isupper():
+    for match in _WORDS.finditer(clean):  # most sentences decide within a few words
+        if not match.group()[0].isupper():
             count += 1
             if count >= MIN_PROSE_WORDS:
                 return True
