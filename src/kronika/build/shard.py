@@ -9,6 +9,7 @@ reported through ``tick``, which an engine points at its progress bar.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -60,6 +61,7 @@ def run_shard(spec: ShardSpec) -> ShardResult:
     change rebuilds the shard from the layer cache, so only new or edited seeds
     are annotated again.
     """
+    _collect_garbage_rarely()
     tools = tools_for(spec.lexicon, spec.models)
     if not spec.cache_dir:
         result = _build_shard(spec, tools, None)
@@ -80,6 +82,19 @@ def run_shard(spec: ShardSpec) -> ShardResult:
     if keys and not result.rejects:
         shards.put(keys, result)
     return result
+
+
+GC_FIRST_GENERATION = 20_000
+
+
+def _collect_garbage_rarely() -> None:
+    """A shard allocates millions of small objects and frees nearly all of them at
+    once; CPython's default (a collection every 700 surviving allocations, each
+    scanning young objects again) cost about 7% of a build. Collecting 30 times
+    less often keeps the same memory bound in practice (one document's objects)."""
+    first, second, third = gc.get_threshold()
+    if first < GC_FIRST_GENERATION:
+        gc.set_threshold(GC_FIRST_GENERATION, second, third)
 
 
 @dataclass(frozen=True)
