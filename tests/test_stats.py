@@ -128,6 +128,21 @@ def test_cached_plots_are_copied_without_drawing(dataset: Path, tmp_path: Path, 
         stats.write_plots(dataset / "corpus", tmp_path / "c", stats=other, cache=tmp_path / "cache")
 
 
+def test_a_plot_process_draws_the_same_bytes_and_a_failed_one_falls_back(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    figures = stats.compute(dataset / "corpus")
+    here = stats.write_plots(dataset / "corpus", tmp_path / "here", stats=figures)
+    drawer = stats.PlotProcess()
+    there = stats.write_plots(dataset / "corpus", tmp_path / "there", stats=figures, drawer=drawer)
+    assert [p.read_bytes() for p in there] == [p.read_bytes() for p in here]
+    monkeypatch.setattr(stats.sys, "executable", "/nonexistent/python")
+    broken = stats.PlotProcess()  # cannot start: write_plots draws in this process
+    again = stats.write_plots(dataset / "corpus", tmp_path / "again", stats=figures, drawer=broken)
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in here]
+    stats.PlotProcess().close()  # unused: ends without drawing
+
+
 def test_splits_and_duplicate_fields_are_used_when_present(dataset: Path, tmp_path: Path) -> None:
     """A corpus with validation/test shards and the duplicate fields: splits from the names, clusters counted."""
     rows = pq.read_table(dataset / "corpus" / "documents").to_pylist()

@@ -17,7 +17,9 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import statistics
+import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -332,7 +334,8 @@ DPI = 100
 
 
 def write_plots(
-    corpus: Path, out_dir: Path, *, stats: dict[str, Any] | None = None, cache: Path | None = None
+    corpus: Path, out_dir: Path, *, stats: dict[str, Any] | None = None, cache: Path | None = None,
+    drawer: PlotProcess | None = None,
 ) -> list[Path]:
     """Write ``labels.png`` and ``languages.png`` into ``out_dir``, byte for byte the same for the same data.
 
@@ -343,7 +346,8 @@ def write_plots(
 
     With ``cache`` the PNGs are kept there under a key of what they plot and the
     matplotlib version; a build whose figures did not change copies them and
-    never imports matplotlib (0.5 s of import and 0.2 s of drawing).
+    never imports matplotlib (0.5 s of import and 0.2 s of drawing). ``drawer``:
+    a ``PlotProcess`` started earlier that draws them (here if it fails).
     """
     s = stats or compute(corpus)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -353,7 +357,7 @@ def write_plots(
     kept = cache / "plots" / _plot_key(labels, splits, languages) if cache else None
     if kept is not None and all((kept / name).is_file() for name in PLOTS):
         return [_write(out_dir / name, (kept / name).read_bytes()) for name in PLOTS]
-    written = _draw(out_dir, labels, splits, languages)
+    written = (drawer.draw(out_dir, labels, splits, languages) if drawer else None) or _draw(out_dir, labels, splits, languages)
     if kept is not None:
         _keep(written, kept)
     return written
@@ -391,6 +395,61 @@ def _draw(
         written.append(_save(plt, _label_figure(plt, labels, splits), out_dir / "labels.png"))
         written.append(_save(plt, _language_figure(plt, languages), out_dir / "languages.png"))
     return written
+
+
+class PlotProcess:
+    """Draws the plots in a process of its own, started when the build starts, so
+    matplotlib's import (0.4 s) runs beside the annotation instead of after it.
+
+    The process imports matplotlib, then waits for one request on its stdin; at
+    end of input (the build needed no drawing, or ended) it exits. Any failure
+    returns None and the caller draws in its own process: the bytes are the same.
+    """
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONSAFEPATH": "1"}  # never import a module from the current folder
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", "kronika.stats", DRAW_FLAG],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            )
+        except OSError:
+            self._proc = None
+
+    def draw(
+        self, out_dir: Path, labels: dict[str, list[int]], splits: list[str], languages: list[tuple[str, dict[str, int]]]
+    ) -> list[Path] | None:
+        if self._proc is None:
+            return None
+        request = json.dumps({"out_dir": str(out_dir), "labels": labels, "splits": splits, "languages": languages})
+        try:
+            self._proc.communicate((request + "\n").encode(), timeout=DRAW_TIMEOUT)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.close()
+            return None
+        paths = [out_dir / name for name in PLOTS]
+        return paths if self._proc.returncode == 0 and all(p.is_file() for p in paths) else None
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+
+DRAW_FLAG = "--draw-plots-from-stdin"
+DRAW_TIMEOUT = 120
+
+
+def _serve_plots() -> int:
+    """The ``PlotProcess`` side: import matplotlib first, then draw what one line asks."""
+    import matplotlib.pyplot  # noqa: F401 (the slow part, done before the request comes)
+
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0
+    request = json.loads(line)
+    _draw(Path(request["out_dir"]), request["labels"], request["splits"], [tuple(x) for x in request["languages"]])
+    return 0
 
 
 def _label_figure(plt: Any, labels: dict[str, list[int]], splits: list[str]) -> Any:
@@ -436,6 +495,8 @@ def _write(path: Path, data: bytes) -> Path:
 # ---------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
     """``kronika stats [--corpus corpus] [--json]``: the card's figures on the terminal."""
+    if (argv if argv is not None else sys.argv[1:]) == [DRAW_FLAG]:
+        return _serve_plots()
     parser = argparse.ArgumentParser(prog="kronika stats", description="print corpus statistics computed from the Parquet files")
     parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus folder (default: corpus)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
@@ -450,3 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(json.dumps(stats, ensure_ascii=False, sort_keys=False) if args.json else stats_markdown(args.corpus, plots_prefix=None, stats=stats))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

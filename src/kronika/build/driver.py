@@ -21,6 +21,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,21 @@ def build(
         raise BuildError(f"{where}{err.strerror or err}") from None
 
 
+@contextmanager
+def _plot_process() -> Iterator[stats.PlotProcess | None]:
+    """A ``PlotProcess`` for the build when a second core can run it, closed at the end."""
+    try:
+        spare = len(os.sched_getaffinity(0)) > 1
+    except AttributeError:  # not on Linux
+        spare = (os.cpu_count() or 1) > 1
+    drawer = stats.PlotProcess() if spare else None
+    try:
+        yield drawer
+    finally:
+        if drawer is not None:
+            drawer.close()
+
+
 def _build(
     seeds_dir: Path, out_dir: Path, jobs: int | None, shard_size: int, keep_going: bool,
     cache_dir: Path | None, progress: bool, engine: str, ray_address: str | None, drop_duplicates: bool, verbose: bool,
@@ -135,7 +151,7 @@ def _build(
         raise BuildError(f"{shown(seeds_dir)}: no seed files (*.txt)")
     card = out_dir.resolve().parent / "README.md"
     beside = [card, card.with_name(CROISSANT)]
-    with locked(out_dir):
+    with locked(out_dir), _plot_process() as drawer:
         recover(out_dir, beside)
         lexicon = gold_lexicon(_gold_files(seeds))
         placement = place(seeds, seeds_dir, out_dir, cache_dir)
@@ -154,7 +170,7 @@ def _build(
             if not any(r.documents for r in results):
                 raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built; {shown(out_dir)} is unchanged")
             splits = _finish(stage, results, out_dir, rejects, skipped, models, lexicon)
-            commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results, cache_dir))))
+            commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results, cache_dir, drawer))))
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
     return BuildReport(
@@ -336,7 +352,7 @@ def _relative(path: str, out_dir: Path) -> str:
 
 def _dataset_files(
     stage: Path, card: Path, out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult],
-    cache_dir: Path | None = None,
+    cache_dir: Path | None = None, drawer: stats.PlotProcess | None = None,
 ) -> tuple[str, str]:
     """The new card and ``croissant.json`` (``commit`` writes both), and the plots inside the staged corpus.
 
@@ -349,7 +365,7 @@ def _dataset_files(
         for split in config.values():
             split["paths"] = [f"{prefix}/{name}" for name in split["paths"]]
     figures = stats.compute(stage)  # read once, for the plots and the card
-    stats.write_plots(stage, stage / "stats", stats=figures, cache=cache_dir)
+    stats.write_plots(stage, stage / "stats", stats=figures, cache=cache_dir, drawer=drawer)
     section = stats.card_section(stage, plots_prefix=f"{prefix}/stats", version=__version__, stats=figures)
     text = card_text(card, card_yaml(version=__version__, splits=splits, languages=languages), stats_section=section)
     return text, croissant.document(stage, version=__version__, prefix=prefix, languages=languages)
