@@ -5,6 +5,8 @@ Every build runs `kronika build` in a subprocess, so model loading and process
 start-up are counted, and the whole process tree's RSS is sampled (psutil).
 
     python scripts/bench_build.py throughput --news ../shared/data/news
+    python scripts/bench_build.py compare --news ../shared/data/news --reference 8bf7acf
+    python scripts/bench_build.py startup --news ../shared/data/news
     python scripts/bench_build.py memory --source ../shared/data/news --sizes 10000 100000
     python scripts/bench_build.py incremental --source ../shared/data/news --n 10000
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -28,14 +31,16 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None) -> dict:
-    """One `kronika build` in a subprocess: wall seconds, peak tree RSS and its report."""
+def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None, src: Path | None = None) -> dict:
+    """One `kronika build` in a subprocess: wall seconds, peak tree RSS and its report.
+    ``src``: run the Kronika of that source folder (a reference checkout) instead."""
     report = out.parent / "report.json"
     cmd = [sys.executable, "-m", "kronika.cli", "build", "--seeds", str(seeds), "--out", str(out),
            "--jobs", str(jobs), "--quiet", "--report", str(report)]
     cmd += ["--cache", str(cache)] if cache else ["--no-cache"]
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
     started = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL)
+    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
     peak = _watch_rss(proc)
     if proc.returncode:
         raise SystemExit(f"build failed: {' '.join(cmd)}")
@@ -98,6 +103,56 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
         "build_clock_speedup_1_to_2": round(statistics.median(build_pairs), 2),
         "identical_output": _tree(work / "j1" / "corpus") == _tree(work / "j2" / "corpus"),
     }
+
+
+def compare(args: argparse.Namespace, work: Path) -> dict:
+    """1-job builds of the news folder by this tree and by ``--reference`` (a git
+    revision, checked out beside it), alternating, so both see the same machine."""
+    seeds = work / "seeds"
+    n = flatten(args.news, seeds)
+    reference = work / "reference"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(reference), args.reference],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ours: list[float] = []
+    theirs: list[float] = []
+    try:
+        for _ in range(args.repeat):
+            for times, src in ((theirs, reference / "src"), (ours, None)):
+                shutil.rmtree(work / "out", ignore_errors=True)
+                times.append(run_build(seeds, work / "out" / "corpus", 1, src=src)["command_seconds"])
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(reference)], check=False)
+    pairs = [b / a for a, b in zip(ours, theirs)]
+    return {
+        "articles": n, "reference": args.reference, "command_seconds": {"this": ours, "reference": theirs},
+        "articles_per_second": round(n / statistics.median(ours), 1),
+        "reference_articles_per_second": round(n / statistics.median(theirs), 1),
+        "speedup": round(statistics.median(pairs), 2), "speedup_per_pair": [round(r, 2) for r in pairs],
+    }
+
+
+def startup(args: argparse.Namespace, work: Path) -> dict:
+    """Fixed costs: a one-seed build from scratch, the same build again with every layer
+    and shard from the cache, and the news folder rebuilt with every layer from the
+    cache but no built shard (so the rows are assembled and written again)."""
+    one = work / "one"
+    one.mkdir()
+    shutil.copyfile(args.seed, one / args.seed.name)
+    fresh = [run_build(one, work / f"o{i}" / "corpus", 1)["command_seconds"] for i in range(args.repeat)]
+    run_build(one, work / "c" / "corpus", 1, cache=work / "cache1")
+    cached = [run_build(one, work / "c" / "corpus", 1, cache=work / "cache1")["command_seconds"] for _ in range(args.repeat)]
+    result = {"one_seed_seconds": statistics.median(fresh), "one_seed_cached_seconds": statistics.median(cached)}
+    if args.news:
+        seeds = work / "seeds"
+        flatten(args.news, seeds)
+        run_build(seeds, work / "n" / "corpus", 1, cache=work / "cache")
+        layers_only = []
+        for _ in range(args.repeat):
+            shutil.rmtree(work / "cache" / "shards")
+            layers_only.append(run_build(seeds, work / "n" / "corpus", 1, cache=work / "cache")["command_seconds"])
+        result["news_from_layer_cache_seconds"] = statistics.median(layers_only)
+        result["news_from_shard_cache_seconds"] = run_build(seeds, work / "n" / "corpus", 1, cache=work / "cache")["command_seconds"]
+    return result
 
 
 def memory(args: argparse.Namespace, work: Path) -> dict:
@@ -164,6 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("throughput")
     t.add_argument("--news", type=Path, required=True)
     t.add_argument("--repeat", type=int, default=3, help="runs of each; the median counts")
+    c = sub.add_parser("compare", help="1-job builds against a reference revision, alternating")
+    c.add_argument("--news", type=Path, required=True)
+    c.add_argument("--reference", required=True, help="git revision to compare with (the previous release)")
+    c.add_argument("--repeat", type=int, default=2)
+    st = sub.add_parser("startup", help="one-seed and cached builds")
+    st.add_argument("--seed", type=Path, default=ROOT / "seeds" / "000_fe6e73957cf0fa67.txt")
+    st.add_argument("--news", type=Path, help="also rebuild this folder from the layer cache")
+    st.add_argument("--repeat", type=int, default=3)
     m = sub.add_parser("memory")
     m.add_argument("--source", type=Path, required=True)
     m.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -174,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kronika-bench-") as tmp:
-        result = {"throughput": throughput, "memory": memory, "incremental": incremental}[args.what](args, Path(tmp))
+        runs = {"throughput": throughput, "compare": compare, "startup": startup, "memory": memory, "incremental": incremental}
+        result = runs[args.what](args, Path(tmp))
     print(json.dumps(result))
     return 0
 
