@@ -34,11 +34,12 @@ def build(seeds: Path, out: Path, cache: Path | None) -> float:
     return time.perf_counter() - started
 
 
-def tree(folder: Path) -> str:
+def tree(corpus: Path) -> str:
+    """sha256 of the corpus folder, its card and croissant.json."""
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    files = [*sorted(p for p in corpus.rglob("*") if p.is_file()), corpus.parent / "README.md", corpus.parent / "croissant.json"]
+    for path in files:
+        digest.update(str(path.relative_to(corpus.parent)).encode() + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -56,7 +56,7 @@ def test_a_gold_edit_keeps_the_layer_cache_and_equals_a_full_rebuild(tmp_path: P
     report = build(seeds, tmp_path / "inc" / "corpus", jobs=1, progress=False, cache_dir=cache)
     assert report.from_cache == len(TEXTS)  # no document annotated again: only the gold pass ran
     build(seeds, tmp_path / "full" / "corpus", jobs=1, progress=False, cache_dir=None)
-    assert _tree(tmp_path / "inc" / "corpus") == _tree(tmp_path / "full" / "corpus")
+    assert _tree(tmp_path / "inc") == _tree(tmp_path / "full")  # the corpus, its card and croissant.json
     rows = {r["id"]: r for r in pq.read_table(tmp_path / "full" / "corpus" / "documents").to_pylist()}
     assert rows["a"]["entity_status"] == "gold"
     b = [m for m in rows["b"]["entities"] if m["source"] == GOLD_PASS]
@@ -97,4 +97,4 @@ def test_a_gold_edit_reassembles_only_the_documents_it_reaches(tmp_path: Path, m
     assert collected == [["a", "b", "c"]]  # "d" holds no form of the new entry
     monkeypatch.undo()
     build(seeds, tmp_path / "full" / "corpus", jobs=1, progress=False, cache_dir=None)
-    assert _tree(tmp_path / "inc" / "corpus") == _tree(tmp_path / "full" / "corpus")
+    assert _tree(tmp_path / "inc") == _tree(tmp_path / "full")  # the corpus, its card and croissant.json

@@ -71,18 +71,25 @@ def document_table(rows: list[dict[str, Any]], version: str) -> pa.Table:
     return config_table(rows, "documents", version)
 
 
-def write_parquet(table: pa.Table, path: Path | str) -> None:
-    """Write one shard atomically, through ``pyarrow.fs``.
+def write_parquet(table: pa.Table, path: Path | str) -> int:
+    """Write one shard atomically, through ``pyarrow.fs``; return its ``num_bytes``.
 
     ``path`` is a local path or a URI (``file:///shared/...``, ``s3://...``), so a
     worker on another machine can write to a shared filesystem or object store.
+    ``num_bytes`` (the card's) is the file's uncompressed data size from its own
+    metadata: a function of the bytes written, so a shard patched from its last
+    build states the same size as one built afresh (an Arrow table's ``nbytes``
+    depends on how its buffers came to be).
     """
     fs, where = pafs.FileSystem.from_uri(str(path)) if "://" in str(path) else (pafs.LocalFileSystem(), str(path))
     parent, name = where.rsplit("/", 1)
     fs.create_dir(parent, recursive=True)
     tmp = f"{parent}/.{name}.tmp"
-    pq.write_table(table, tmp, filesystem=fs, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
+    written: list[pq.FileMetaData] = []
+    pq.write_table(table, tmp, filesystem=fs, row_group_size=ROW_GROUP_SIZE, metadata_collector=written, **PARQUET_OPTIONS)
     fs.move(tmp, where)
+    meta = written[0]
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -84,6 +84,8 @@ def run_shard(spec: ShardSpec) -> ShardResult:
     return result
 
 
+# Bump when what a stored shard holds changes (2: num_bytes from the written file).
+RESULT_FORMAT = 2
 GC_FIRST_GENERATION = 20_000
 
 
@@ -116,7 +118,7 @@ def shard_keys(spec: ShardSpec, fingerprint: str, gold_pass: GoldPass | None = N
     in it (``GoldPass.relevant``), so a reviewed gold file reaches only its own
     document and those that hold one of its names."""
     gold_pass = gold_pass or GoldPass(spec.lexicon)
-    digest = hashlib.sha256(f"{spec.version}\n{fingerprint}\n{writer_fingerprint()}\n{spec.placement}\n".encode())
+    digest = hashlib.sha256(f"{RESULT_FORMAT}\n{spec.version}\n{fingerprint}\n{writer_fingerprint()}\n{spec.placement}\n".encode())
     per_doc = []
     try:
         for seed in map(Path, spec.seeds):
@@ -192,7 +194,7 @@ class ShardCache:
             files = {name: entry / _cached_name(name) for name in data["outputs"]}
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return _Previous(per_doc, files, data.get("misaligned", []))
+        return _Previous(per_doc, files, data.get("misaligned", []), data["outputs"])
 
     def _point(self, base: str, key: str) -> None:
         """``latest/<base>`` names the last stored key (a lost pointer only costs speed)."""
@@ -211,6 +213,7 @@ class _Previous:
     per_doc: tuple[str, ...]
     files: dict[str, Path]  # "config/split" -> cached Parquet
     misaligned: list[dict[str, Any]]
+    outputs: dict[str, dict[str, Any]]  # "config/split" -> num_rows, num_bytes (and the old file)
 
 
 def _part(spec: ShardSpec, key: str) -> Path:
@@ -281,8 +284,8 @@ def _count_language(result: ShardResult, language: str) -> None:
 def _write(spec: ShardSpec, result: ShardResult, key: str, table: pa.Table) -> None:
     if table.num_rows:
         path = _part(spec, key)
-        write_parquet(table, path)
-        result.outputs[key] = {"file": str(path), "num_rows": table.num_rows, "num_bytes": table.nbytes}
+        num_bytes = write_parquet(table, path)
+        result.outputs[key] = {"file": str(path), "num_rows": table.num_rows, "num_bytes": num_bytes}
 
 
 def _patch_shard(spec: ShardSpec, tools: Tools, cache: LayerCache, previous: _Previous, keys: ShardKeys) -> ShardResult:
@@ -296,9 +299,13 @@ def _patch_shard(spec: ShardSpec, tools: Tools, cache: LayerCache, previous: _Pr
     position = {stem: i for i, stem in enumerate(stems)}
     gone = {stems[i] for i in changed}
     languages: dict[str, str] = {}
+    touched = {spec.placement[i][0] for i in changed}
     for split in SPLITS:
         for config, table in fresh[split].tables(spec.version).items():
             name = f"{config}/{split}"
+            if split not in touched:  # no changed document in this split: its files stay as they were
+                _copy_previous(spec, result, name, previous, languages)
+                continue
             kept = _kept_rows(previous.files.get(name), config, spec.version, gone)
             table = _in_seed_order(kept, table, config, position)
             if config == "documents":
@@ -317,6 +324,19 @@ def _patch_shard(spec: ShardSpec, tools: Tools, cache: LayerCache, previous: _Pr
     for _ in kept_docs:
         tick()
     return result
+
+
+def _copy_previous(spec: ShardSpec, result: ShardResult, name: str, previous: _Previous, languages: dict[str, str]) -> None:
+    source = previous.files.get(name)
+    if source is None:
+        return
+    path = _part(spec, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, path)
+    result.outputs[name] = {**previous.outputs[name], "file": str(path)}
+    if name.startswith("documents/"):
+        table = pq.ParquetFile(path).read(columns=["id", "language"])
+        languages.update(zip(table["id"].to_pylist(), table["language"].to_pylist()))
 
 
 _DOC_COLUMN = {"documents": "id", "mentions": "doc_id", "sentences": "doc_id"}
