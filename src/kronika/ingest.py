@@ -21,6 +21,7 @@ the seed's exact bytes, and ``sha256`` pins them.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -131,16 +132,23 @@ def seed_bytes(path: Path, root: Path) -> bytes:
     never end, so the file is checked with ``stat`` first and read with a bound.
     """
     try:
-        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-            raise SeedError(path, "symlink points outside the seeds folder")
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise SeedError(path, "is a directory, not a seed file")
-        if not stat.S_ISREG(info.st_mode):
-            raise SeedError(path, f"is a {_file_kind(info.st_mode)}, not a regular file")
-        if info.st_size > MAX_SEED_BYTES:
-            raise SeedError(path, f"is {info.st_size:,} bytes; a seed may have at most {MAX_SEED_BYTES:,}")
-        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        # One open and one fstat: every build reads every seed (the cache key needs its
+        # bytes), and the lstat + stat + open of pathlib cost as much as the reading.
+        # O_NONBLOCK: opening a FIFO returns at once; O_NOFOLLOW: a symlink is checked first.
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError as err:
+            if err.errno != errno.ELOOP:
+                raise
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise SeedError(path, "symlink points outside the seeds folder") from None
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            _check_kind(path, os.fstat(fd))
+        except SeedError:
+            os.close(fd)
+            raise
+        with os.fdopen(fd, "rb") as handle:
             raw = handle.read(MAX_SEED_BYTES + 1)
     except FileNotFoundError:
         raise SeedError(path, "vanished during the build (no such file)") from None
@@ -149,6 +157,15 @@ def seed_bytes(path: Path, root: Path) -> bytes:
     if len(raw) > MAX_SEED_BYTES:
         raise SeedError(path, f"grew past {MAX_SEED_BYTES:,} bytes while it was read")
     return raw
+
+
+def _check_kind(path: Path, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise SeedError(path, "is a directory, not a seed file")
+    if not stat.S_ISREG(info.st_mode):
+        raise SeedError(path, f"is a {_file_kind(info.st_mode)}, not a regular file")
+    if info.st_size > MAX_SEED_BYTES:
+        raise SeedError(path, f"is {info.st_size:,} bytes; a seed may have at most {MAX_SEED_BYTES:,}")
 
 
 def _file_kind(mode: int) -> str:
