@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 BANDS, ROWS = 14, 8
 SHINGLE_WORDS = 5
@@ -84,12 +85,24 @@ def jaccard(a: str, b: str) -> float:
     return len(left & right) / len(left | right)
 
 
-def clusters(signatures: dict[str, Signature], text_of: Callable[[str], str]) -> dict[str, Cluster]:
+def clusters(
+    signatures: dict[str, Signature], text_of: Callable[[str], str], verdicts: dict[str, bool] | None = None
+) -> dict[str, Cluster]:
     """Cluster of every document that has copies (documents alone are left out).
 
     ``text_of(id)`` gives a document's text; it is called only for candidate
-    pairs, to verify them.
+    pairs, to verify them. ``verdicts`` keeps each verified pair's outcome by its
+    two ``exact`` hashes (the words decide the Jaccard), so a later build reads
+    no text for pairs it has seen (``SignatureCache.verdicts``).
     """
+    verdicts = {} if verdicts is None else verdicts
+
+    def near(a: str, b: str) -> bool:
+        key = " ".join(sorted((signatures[a].exact, signatures[b].exact)))
+        if key not in verdicts:
+            verdicts[key] = jaccard(text_of(a), text_of(b)) >= MIN_JACCARD
+        return verdicts[key]
+
     parent = {doc_id: doc_id for doc_id in signatures}
 
     def find(x: str) -> str:
@@ -107,7 +120,7 @@ def clusters(signatures: dict[str, Signature], text_of: Callable[[str], str]) ->
         for other in group[1:]:
             join(group[0], other)
     for a, b in sorted(_candidates(signatures)):
-        if find(a) != find(b) and jaccard(text_of(a), text_of(b)) >= MIN_JACCARD:
+        if find(a) != find(b) and near(a, b):
             join(a, b)
     members: dict[str, list[str]] = defaultdict(list)
     for doc_id in signatures:
@@ -136,24 +149,57 @@ def _candidates(signatures: dict[str, Signature]) -> set[tuple[str, str]]:
 
 
 class SignatureCache:
-    """Signatures by seed sha256: ``<dir>/signatures/<sha[:2]>/<sha>.json``. Safe to delete."""
+    """Signatures by seed sha256 and near-copy verdicts, one JSON file each under
+    ``<dir>/signatures/<format>/``. Safe to delete.
+
+    One file, not one per seed: a build looks every seed up, and opening 4,000 small
+    files cost more than the rest of the placement. ``save`` writes what a build added.
+    """
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder / "signatures" / SIGNATURE_FORMAT if folder else None
+        self._known: dict[str, Signature] = {
+            sha: Signature(exact, tuple(bands)) for sha, (exact, bands) in self._read("index.json").items()
+        }
+        self._added = False
 
     def get(self, sha256: str, text: Callable[[], str]) -> Signature:
         """The signature of the seed with these bytes; ``text()`` is called only on a miss."""
-        path = self.folder / sha256[:2] / f"{sha256}.json" if self.folder else None
-        if path is not None:
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                return Signature(data["exact"], tuple(data["bands"]))
-            except (OSError, ValueError, KeyError, TypeError):
-                pass
-        found = signature(text())
-        if path is not None:
-            _store(path, json.dumps({"exact": found.exact, "bands": list(found.bands)}))
+        found = self._known.get(sha256)
+        if found is None:
+            found = self._known[sha256] = signature(text())
+            self._added = True
         return found
+
+    def verdicts(self) -> dict[str, bool]:
+        """The near-copy verdicts of earlier builds (``clusters`` adds to them)."""
+        return {k: v for k, v in self._read("verdicts.json").items() if isinstance(v, bool)}
+
+    def save(self, verdicts: dict[str, bool]) -> None:
+        """Store new signatures and verdicts (a cache that cannot be written only costs speed)."""
+        if self.folder is None:
+            return
+        try:
+            if self._added:
+                _store(self.folder / "index.json", json.dumps({k: [v.exact, list(v.bands)] for k, v in sorted(self._known.items())}))
+                self._added = False
+            if verdicts != self.verdicts():
+                _store(self.folder / "verdicts.json", json.dumps(verdicts, sort_keys=True))
+        except OSError:
+            pass
+
+    def _read(self, name: str) -> dict[str, Any]:
+        if self.folder is None:
+            return {}
+        try:
+            data = json.loads((self.folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        if name == "index.json":  # drop malformed entries rather than fail the build
+            return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 2 and isinstance(v[1], list)}
+        return data
 
 
 def _store(path: Path, text: str) -> None:

@@ -251,7 +251,9 @@ def place(seeds: list[Path], root: Path, out_dir: Path, cache_dir: Path | None) 
         except SeedError:
             continue
         paths[seed.stem] = seed
-    found = clusters(signatures, lambda doc_id: read_seed(paths[doc_id], root).text)
+    verdicts = cache.verdicts()
+    found = clusters(signatures, lambda doc_id: read_seed(paths[doc_id], root).text, verdicts)
+    cache.save(verdicts)
     cluster_of = {doc_id: c.id for doc_id, c in found.items()}
     split_of = assign(sorted(signatures), cluster_of, read_pins(root), previous_splits(out_dir))
     return {
