@@ -45,7 +45,8 @@ def test_gold_pass_matches_inflected_polish_and_exact_other_forms() -> None:
     assert GoldPass([]).annotate(TEXTS["c"], "en") == []
 
 
-def test_a_gold_edit_keeps_the_layer_cache_and_equals_a_full_rebuild(tmp_path: Path) -> None:
+def _built_then_reviewed(tmp_path: Path) -> tuple[Path, Path]:
+    """The seeds built with a cache into ``inc/``, then a gold file for "a" (seeds, cache)."""
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     for doc_id, text in TEXTS.items():
@@ -53,6 +54,11 @@ def test_a_gold_edit_keeps_the_layer_cache_and_equals_a_full_rebuild(tmp_path: P
     cache = tmp_path / "cache"
     build(seeds, tmp_path / "inc" / "corpus", jobs=1, progress=False, cache_dir=cache)
     _gold(seeds, "a", "Władimir Putin", "Władimir Putin")
+    return seeds, cache
+
+
+def test_a_gold_edit_keeps_the_layer_cache_and_equals_a_full_rebuild(tmp_path: Path) -> None:
+    seeds, cache = _built_then_reviewed(tmp_path)
     report = build(seeds, tmp_path / "inc" / "corpus", jobs=1, progress=False, cache_dir=cache)
     assert report.from_cache == len(TEXTS)  # no document annotated again: only the gold pass ran
     build(seeds, tmp_path / "full" / "corpus", jobs=1, progress=False, cache_dir=None)
@@ -77,13 +83,7 @@ def test_a_gold_edit_reassembles_only_the_documents_it_reaches(tmp_path: Path, m
     re-assembled, the others kept from the last build, and the bytes equal a full rebuild."""
     from kronika.build import shard
 
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    for doc_id, text in TEXTS.items():
-        (seeds / f"{doc_id}.txt").write_text(text, encoding="utf-8")
-    cache = tmp_path / "cache"
-    build(seeds, tmp_path / "inc" / "corpus", jobs=1, progress=False, cache_dir=cache)
-    _gold(seeds, "a", "Władimir Putin", "Władimir Putin")
+    seeds, cache = _built_then_reviewed(tmp_path)
     collected: list[list[str]] = []
     collect = shard._collect
 
