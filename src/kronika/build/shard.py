@@ -9,6 +9,7 @@ reported through ``tick``, which an engine points at its progress bar.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -74,10 +75,16 @@ def run_shard(spec: ShardSpec) -> ShardResult:
         return stored
     layers = LayerCache(Path(spec.cache_dir))
     previous = shards.latest(keys.base) if keys else None
-    if previous is not None and keys is not None:
-        result = _patch_shard(spec, tools, layers, previous, keys)
-    else:
-        result = _build_shard(spec, tools, layers)
+    try:
+        if previous is not None and keys is not None:
+            result = _patch_shard(spec, tools, layers, previous, keys)
+        else:
+            result = _build_shard(spec, tools, layers)
+    except BaseException:
+        with contextlib.suppress(EnvironmentFailure):
+            layers.close()
+        raise
+    layers.close()  # every layer written (or the first write failure raised) before the shard counts
     result.seconds = tools.take_seconds()
     if keys and not result.rejects:
         shards.put(keys, result)
