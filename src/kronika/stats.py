@@ -406,10 +406,18 @@ class PlotProcess:
     returns None and the caller draws in its own process: the bytes are the same.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start: bool = True) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the process (once): a build calls it when it knows it will draw."""
+        if self._proc is not None:
+            return
         env = {**os.environ, "PYTHONSAFEPATH": "1"}  # never import a module from the current folder
         try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            self._proc = subprocess.Popen(
                 [sys.executable, "-m", "kronika.stats", DRAW_FLAG],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
             )

@@ -120,14 +120,15 @@ def build(
 
 @contextmanager
 def _plot_process(cache_dir: Path | None) -> Iterator[stats.PlotProcess | None]:
-    """A ``PlotProcess`` for a build that will surely draw (no cache: no cached plots)
-    when a second core can run it, closed at the end. With a cache the plots are
-    often unchanged, and the idle process slowed a cached build by 0.2 s."""
+    """A ``PlotProcess`` when a second core can run it, closed at the end. Without a
+    cache it starts at once (no plots are cached); with one, when the first shard is
+    assembled rather than copied (``_run_engine``): a build that copies every shard
+    keeps its figures, and an idle process slowed such a build by 0.2 s."""
     try:
         spare = len(os.sched_getaffinity(0)) > 1
     except AttributeError:  # not on Linux
         spare = (os.cpu_count() or 1) > 1
-    drawer = stats.PlotProcess() if spare and cache_dir is None else None
+    drawer = stats.PlotProcess(start=cache_dir is None) if spare else None
     try:
         yield drawer
     finally:
@@ -165,7 +166,7 @@ def _build(
                 seeds, seeds_dir, stage, shard_size, placement, version=__version__, lexicon=lexicon,
                 cache_dir=str(cache_dir) if cache_dir else None, models=models,
             )
-            results = _run_engine(specs, engine, ray_address, jobs, progress, len(seeds), verbose)
+            results = _run_engine(specs, engine, ray_address, jobs, progress, len(seeds), verbose, drawer)
             rejects = named + [r for res in results for r in res.rejects]
             if rejects and not keep_going:
                 raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
@@ -221,12 +222,19 @@ def _available_memory() -> int:
 
 
 def _run_engine(
-    specs: list[ShardSpec], engine: str, ray_address: str | None, jobs: int, progress: bool, total: int, verbose: bool
+    specs: list[ShardSpec], engine: str, ray_address: str | None, jobs: int, progress: bool, total: int, verbose: bool,
+    drawer: stats.PlotProcess | None = None,
 ) -> list[ShardResult]:
-    """Every shard's result, in plan order, from the chosen engine."""
+    """Every shard's result, in plan order, from the chosen engine; the plot process
+    starts once a shard was assembled (the figures will change)."""
     if engine == "ray":
         return run_on_ray(specs, ray_address, jobs, verbose)
-    return sorted(run_local(specs, jobs, progress, total), key=lambda r: r.index)
+    results = []
+    for result in run_local(specs, jobs, progress, total):
+        if drawer is not None and not result.copied:
+            drawer.start()
+        results.append(result)
+    return sorted(results, key=lambda r: r.index)
 
 
 def model_folders(out_dir: Path, given: tuple[Path, ...]) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ class ShardResult:
     rejects: list[tuple[str, str]] = field(default_factory=list)
     misaligned: list[dict[str, Any]] = field(default_factory=list)
     cached: int = 0
+    copied: bool = False  # the whole shard came from the shard cache (nothing was assembled)
 
     @property
     def documents(self) -> int:
@@ -167,6 +168,7 @@ class ShardCache:
         result = ShardResult(**{**data, "index": spec.index})
         result.cached = result.documents
         result.seconds = {}
+        result.copied = True
         for _ in spec.seeds:
             tick()
         return result
