@@ -248,3 +248,54 @@ def test_corpus_level_damage_is_one_line(tmp_path: Path, damage, expected: str) 
     damage(corpus)
     found = messages(corpus)
     assert any(expected in m for m in found), found
+
+
+def test_characters_beyond_the_bmp_are_found_in_any_layout() -> None:
+    """The byte search for 4-byte UTF-8 (which sends a text to count_words) finds
+    exactly the texts with such characters: sliced arrays, chunked ones, nulls, blocks."""
+    import random
+
+    from kronika.record import count_words
+    from kronika.validate import _beyond_bmp, word_counts
+
+    rng = random.Random(7)
+    for _ in range(200):
+        texts = [None if rng.random() < 0.1 else "".join(rng.choice("aż中😀 .-") for _ in range(rng.randrange(8)))
+                 for _ in range(rng.randrange(300))]
+        array, cut = pa.array(texts, pa.string()), rng.randrange(len(texts) + 1)
+        expected = [i for i, t in enumerate(texts) if t and any(ord(c) > 0xFFFF for c in t)]
+        assert _beyond_bmp(array) == expected
+        assert _beyond_bmp(array.slice(cut)) == [i - cut for i in expected if i >= cut]
+        assert _beyond_bmp(pa.chunked_array([array.slice(0, cut), array.slice(cut)], pa.string())) == expected
+        assert word_counts(array) == [count_words(t or "") for t in texts]
+
+
+def test_length_rules_count_characters_not_bytes() -> None:
+    """minLength/maxLength are settled by byte lengths where they can be, by characters otherwise."""
+    from kronika.validate import Leaves, Rule, _violations
+
+    texts = ["", "a", "ż", "żż", "中中中", "😀😀", None, "abcd"]
+    batch = pa.RecordBatch.from_arrays([pa.array(texts, pa.string())], names=["x"])
+    for kind in ("minLength", "maxLength"):
+        for limit in range(6):
+            bad = _violations(Rule(("x",), kind, limit), Leaves(batch)).to_pylist()
+            found = {i for i, flag in enumerate(bad) if flag}
+            expected = {i for i, t in enumerate(texts) if t is not None and (len(t) < limit if kind == "minLength" else len(t) > limit)}
+            assert found == expected, (kind, limit)
+
+
+def test_many_shards_give_the_same_problems_as_one(tmp_path: Path) -> None:
+    """Rows read by workers from several shards at once, in units made of several files,
+    are reported as the rows of their own file."""
+    rows = [good_row(f"d{i:02d}") for i in range(12)]
+    rows[5]["metadata"]["word_count"] += 1
+    rows[9]["entities"][0]["label"] = "PERSON"
+    one = tmp_path / "one.parquet"
+    write_parquet(document_table(rows, "0.0.0"), one)
+    shards = tmp_path / "shards"
+    for i in range(0, 12, 2):
+        write_parquet(document_table(rows[i : i + 2], "0.0.0"), shards / f"train-{i // 2:05d}-of-00006.parquet")
+    whole = [(p.record, p.field, p.message) for p in validate_path(one)]
+    parts = validate_path(shards)
+    assert [(p.record, p.field, p.message) for p in parts] == whole
+    assert {p.record: Path(p.file).name for p in parts} == {"d05": "train-00002-of-00006.parquet", "d09": "train-00004-of-00006.parquet"}

@@ -9,8 +9,11 @@ How it stays fast: types and shape are checked once per file from the Arrow
 schema; the JSON Schema's patterns, enums, ranges and nulls become column-wide
 ``pyarrow.compute`` checks (``schema_rules`` walks the schema, so no column is
 forgotten), and jsonschema only words the message for the rows they flag. What
-needs Python per row (text at offsets, sha256, merges of the derived configs
-with their document) is one pass over sorted lists: linear in the text.
+needs Python per row (text at offsets, merges of the derived configs with their
+document) is one pass over sorted lists: linear in the text. Worker threads read
+and decode the files, several at once, and do the column-wide work (rules, word
+counts, sha256, spans: C code that releases the GIL) while the checking thread
+runs the Python checks of the rows read before; at most one heavy thread per core.
 
 What it checks beyond the schema: rows sorted and unique; document metadata
 recomputed from the text (sha256, counts, header, date, title, source file);
@@ -23,15 +26,18 @@ and the card list exactly the files there with their checksums and row counts.
 from __future__ import annotations
 
 import array
+import gc
 import hashlib
 import json
+import os
 import queue
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -84,8 +90,13 @@ class Problem:
 
 # (row in the batch, field path, message): what the per-config checks yield
 Found = Iterator[tuple[int, str, str]]
-# per-row values computed beside the checks (word counts), each to be asked for when needed
-Extras = dict[str, Callable[[], list[Any]]]
+# what a config's PREPARE computed or found column-wide, for its CHECKS
+Extras = dict[str, Any]
+# per-row values that workers compute for all of a unit's rows, each to wait for when needed
+Early = dict[str, Callable[[], pa.Array]]
+# a unit's rows: one batch, or the batches of several files (not copied into one)
+Rows = pa.RecordBatch | pa.Table
+Column = pa.Array | pa.ChunkedArray
 
 
 def validate_path(path: Path, timings: dict[str, float] | None = None) -> list[Problem]:
@@ -95,6 +106,62 @@ def validate_path(path: Path, timings: dict[str, float] | None = None) -> list[P
     for the manifest and card), wall and CPU, for ``scripts/bench_validate.py``.
     """
     timings = {} if timings is None else timings
+    with _no_gc(), _memory_pool():
+        return _validate(path, timings)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cycle collector off while validating: the checks make millions of objects
+    (Python lists of the columns) but hardly any cycles, so its passes only cost time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_POOL_LOCK = threading.Lock()
+_POOL_USERS: list[pa.MemoryPool] = []  # the pool to restore, while validations run
+
+
+@contextmanager
+def _memory_pool() -> Iterator[None]:
+    """Arrow allocates from jemalloc while validating, if pyarrow has it, rather than
+    from its default mimalloc, whose fresh memory comes in huge pages that the kernel
+    zeroes 2 MB at a time (with transparent huge pages on "madvise", as here): profiled
+    on the news corpus, page zeroing was 8-29% of the CPU with mimalloc and under 1%
+    with jemalloc. Left alone if ARROW_DEFAULT_MEMORY_POOL chose a pool; restored when
+    the last validation running in the process ends."""
+    pool = _jemalloc()
+    if pool is None or os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        yield
+        return
+    with _POOL_LOCK:
+        previous = _POOL_USERS[0] if _POOL_USERS else pa.default_memory_pool()
+        if not _POOL_USERS and previous.backend_name == "mimalloc":
+            pa.set_memory_pool(pool)
+        _POOL_USERS.append(previous)
+    try:
+        yield
+    finally:
+        with _POOL_LOCK:
+            _POOL_USERS.pop()
+            if not _POOL_USERS:
+                pa.set_memory_pool(previous)
+
+
+@cache
+def _jemalloc() -> pa.MemoryPool | None:
+    try:
+        return pa.jemalloc_memory_pool()
+    except (NotImplementedError, pa.ArrowException):  # a pyarrow built without it
+        return None
+
+
+def _validate(path: Path, timings: dict[str, float]) -> list[Problem]:
     if not path.exists():
         return [Problem(str(path), "-", "-", "no such file or folder")]
     if path.is_dir():
@@ -213,24 +280,119 @@ def config_of(path: Path, columns: Iterable[str]) -> str:
 @dataclass
 class Unit:
     """Rows of one config checked together (from one shard or several small ones),
-    with what the reader thread already computed for them."""
+    and the work on them a worker thread does beside the checks that need Python
+    (None: this thread does it, see OFFLOADED)."""
 
     config: str
     split: str
-    batch: pa.RecordBatch
     origin: Origin
+    batches: list[pa.RecordBatch]
+    prepared: Future[Prepared] | None
+
+
+@dataclass
+class Prepared:
+    """A unit's rows as ``prepare`` left them: the rows a schema rule flags (with their
+    messages), the other rows (``batch``; ``keep``: their rows in ``full``), and what
+    the config's vectorised checks computed or found in those (``extras``)."""
+
+    full: Rows
+    flagged: dict[int, list[tuple[str, str]]]
+    keep: list[int] | None
+    batch: Rows
     extras: Extras
+
+
+def prepare(batch: Rows, config: str, early: Early | None = None) -> Prepared:
+    """Schema rules first (column-wide); the semantic checks see only the rows that
+    pass them (they rely on types and non-null values). ``early``: per-row values
+    of all the rows that other workers are computing (see ``EARLY``)."""
+    flagged = {row: [(r.where, r.message()) for r in rules] for row, rules in flag_rows(batch, config).items()}
+    flagged.update(_structure_flags(batch, config, flagged))
+    keep, kept = None, batch
+    if flagged:
+        keep = [i for i in range(batch.num_rows) if i not in flagged]
+        kept = batch.take(pa.array(keep, pa.int64()))
+    early = {name: _kept(values, keep) for name, values in (early or {}).items()}
+    return Prepared(batch, flagged, keep, kept, PREPARE[config](kept, early))
+
+
+def _kept(values: Callable[[], pa.Array], keep: list[int] | None) -> Callable[[], pa.Array]:
+    return values if keep is None else lambda: values().take(pa.array(keep, pa.int64()))
+
+
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+WORKERS = max(2, min(4, CPUS))  # threads reading files and preparing units (C code, no GIL held)
+LOAD_AHEAD = 2 * WORKERS  # files being read ahead of the unit being formed
+WHOLE_FILE_BYTES = 64 << 20  # a file smaller than this (uncompressed) is read in one go by a worker
+
+
+class Slots:
+    """At most ``size`` threads doing heavy work at once, one per core: more runnable
+    threads than cores only thrash the caches and pass the GIL around (measured: ~20%
+    more CPU for the same work, on the 2 cores here). The checking thread goes first:
+    the workers only feed it. Two slots at least: the checks wait for workers."""
+
+    def __init__(self, size: int) -> None:
+        self.free, self.urgent = max(2, size), 0
+        self.changed = threading.Condition()
+
+    @contextmanager
+    def held(self, urgent: bool = False) -> Iterator[None]:
+        with self.changed:
+            self.urgent += urgent
+            try:
+                while not self.free or (self.urgent and not urgent):
+                    self.changed.wait()
+            finally:
+                self.urgent -= urgent
+            self.free -= 1
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.free += 1
+                self.changed.notify_all()
+
+
+_SLOTS = Slots(CPUS)
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="kronika-validate")
+
+
+def _submit(work: Callable[..., Any], *args: Any) -> Future[Any]:
+    """``work(*args)`` in a worker, once a slot is free (the work never waits for other work)."""
+    return _pool().submit(_in_slot, work, *args)
+
+
+def _in_slot(work: Callable[..., Any], *args: Any) -> Any:
+    with _SLOTS.held():
+        return work(*args)
 
 
 def check_parquet_files(paths: list[Path], config: str | None, index: Index) -> list[Problem]:
     """Files of one config in name order: each readable and of the right shape, then
-    their rows, in units of about UNIT_ROWS, read ahead by the reader thread."""
+    their rows, in units of about UNIT_ROWS.
+
+    Worker threads read and decompress the files (several at once) and prepare each
+    unit (schema rules, word counts, checksums, spans: C code that releases the GIL);
+    the reader thread hands the units over in order; this thread runs the checks
+    that need Python on one unit while the workers read and prepare the next ones.
+    """
     problems: list[Problem] = []
     for item in _read_ahead(_units(paths, config, index)):
         if isinstance(item, Problem):
             problems.append(item)
+        elif item.prepared is None:
+            with _SLOTS.held(urgent=True):
+                problems += check_batch(_rows(item.batches), item.config, index, item.origin, item.split)
         else:
-            problems += check_batch(item.batch, item.config, index, item.origin, item.extras, item.split)
+            prepared = item.prepared.result()
+            with _SLOTS.held(urgent=True):
+                problems += check_batch(prepared.full, item.config, index, item.origin, item.split, prepared)
     return problems
 
 
@@ -240,12 +402,7 @@ class _Failed:
 
 
 def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
-    """Run a generator in a reader thread, READ_AHEAD items ahead of its consumer.
-
-    Reading and decompressing release the GIL (and the word counts run in a thread
-    of their own), so they use another core while this thread does the checks that
-    need Python.
-    """
+    """Run a generator in a reader thread, READ_AHEAD items ahead of its consumer."""
     channel: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
     done = object()
 
@@ -264,18 +421,83 @@ def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
         yield item
 
 
+@dataclass
+class Loaded:
+    """One Parquet file as a worker found it: what it says about itself, its problems,
+    and its batches (all of them; None for a large file, which is streamed)."""
+
+    path: Path
+    config: str | None
+    problems: list[Problem]
+    pf: pq.ParquetFile | None = None
+    rows: int | None = None  # None: not a readable Parquet file
+    version: str = ""
+    usable: bool = False  # readable and of the config's shape
+    batches: list[tuple[pa.RecordBatch, Path, int] | Problem] | None = None
+
+
+def _load(path: Path, config: str | None) -> Loaded:
+    """Open a file, check its shape and, unless it is large, read and decode it all (in a worker)."""
+    file = str(path)
+    try:
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
+        schema = pf.schema_arrow
+    except Exception as err:  # truncated, not Parquet, corrupt footer: one line
+        return Loaded(path, config, [Problem(file, "-", "-", f"not a readable Parquet file ({_one_line(err)})")])
+    config = config or config_of(path, schema.names)
+    version = (schema.metadata or {}).get(b"kronika_version", b"").decode("utf-8", "replace")
+    metadata = pf.metadata
+    clean = _CLEAN_SCHEMA.get(config)
+    if clean is not None and schema.equals(clean, check_metadata=True):  # the shards of a config share one schema
+        loaded = Loaded(path, config, [], pf, metadata.num_rows, version, usable=True)
+    else:
+        loaded = Loaded(path, config, list(_schema_problems(schema, file, config)), pf, metadata.num_rows, version)
+        if loaded.problems:
+            return loaded
+        loaded.problems, loaded.usable = _metadata_problems(schema, file, config), True
+        if not loaded.problems:
+            _CLEAN_SCHEMA[config] = schema
+    if sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)) < WHOLE_FILE_BYTES:
+        loaded.batches = list(_read_batches(pf, path, config))
+    return loaded
+
+
+_CLEAN_SCHEMA: dict[str, pa.Schema] = {}  # per config, a file schema (metadata and all) found to have no problem
+
+
+def _loaded_in_order(paths: list[Path], config: str | None) -> Iterator[Loaded]:
+    """``_load`` of each path, in order, up to LOAD_AHEAD files ahead in the workers."""
+    ahead: deque[Future[Loaded]] = deque()
+    for path in paths:
+        ahead.append(_submit(_load, path, config))
+        if len(ahead) > LOAD_AHEAD:
+            yield ahead.popleft().result()
+    while ahead:
+        yield ahead.popleft().result()
+
+
 def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit | Problem]:
     pending: list[tuple[pa.RecordBatch, Path, int]] = []
-    for path in paths:
-        pf, config, found = _open_parquet(path, config, index)
-        yield from found
-        if pf is None or config is None:
+    for loaded in _loaded_in_order(paths, config):
+        path, config = loaded.path, loaded.config
+        if loaded.rows is None:
+            index.incomplete.add(config or "documents")
+        else:
+            assert config is not None
+            index.seen.add(config)
+            index.rows[path] = loaded.rows
+            index.versions[path] = loaded.version
+            if not loaded.usable:
+                index.incomplete.add(config)
+        yield from loaded.problems
+        if not loaded.usable or loaded.pf is None or config is None:
             continue
         if pending and split_of(pending[0][1]) != split_of(path):  # a unit holds one split
             yield _unit(pending, config)
             pending = []
-        for item in _read_batches(pf, path, config, index):
+        for item in loaded.batches if loaded.batches is not None else _read_batches(loaded.pf, path, config):
             if isinstance(item, Problem):
+                index.incomplete.add(config)
                 yield item
                 continue
             pending.append(item)
@@ -286,26 +508,7 @@ def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit
         yield _unit(pending, config)
 
 
-def _open_parquet(path: Path, config: str | None, index: Index) -> tuple[pq.ParquetFile | None, str | None, list[Problem]]:
-    file = str(path)
-    try:
-        pf = pq.ParquetFile(path, page_checksum_verification=True)
-        schema = pf.schema_arrow
-    except Exception as err:  # truncated, not Parquet, corrupt footer: one line
-        index.incomplete.add(config or "documents")
-        return None, config, [Problem(file, "-", "-", f"not a readable Parquet file ({_one_line(err)})")]
-    config = config or config_of(path, schema.names)
-    index.seen.add(config)
-    index.rows[path] = pf.metadata.num_rows
-    index.versions[path] = (schema.metadata or {}).get(b"kronika_version", b"").decode("utf-8", "replace")
-    problems = list(_schema_problems(schema, file, config))
-    if problems:
-        index.incomplete.add(config)
-        return None, config, problems
-    return pf, config, _metadata_problems(schema, file, config)
-
-
-def _read_batches(pf: pq.ParquetFile, path: Path, config: str, index: Index) -> Iterator[tuple[pa.RecordBatch, Path, int] | Problem]:
+def _read_batches(pf: pq.ParquetFile, path: Path, config: str) -> Iterator[tuple[pa.RecordBatch, Path, int] | Problem]:
     """Batches with the expected schema (field metadata and all), or one Problem
     where the file stops decoding: a page failing its CRC, invalid UTF-8, ..."""
     schema = expected_schema(config)
@@ -319,7 +522,6 @@ def _read_batches(pf: pq.ParquetFile, path: Path, config: str, index: Index) -> 
         except StopIteration:
             return
         except Exception as err:
-            index.incomplete.add(config)
             yield Problem(str(path), "-", "-", f"cannot be decoded after row {base} ({_one_line(err)})")
             return
         yield batch, path, base
@@ -327,14 +529,45 @@ def _read_batches(pf: pq.ParquetFile, path: Path, config: str, index: Index) -> 
 
 
 def _unit(pending: list[tuple[pa.RecordBatch, Path, int]], config: str) -> Unit:
-    if len(pending) == 1:
-        batch = pending[0][0]
-    else:
-        table = pa.Table.from_batches([p[0] for p in pending])
-        batch = pa.RecordBatch.from_arrays([c.combine_chunks() for c in table.columns], schema=table.schema)
     starts = list(accumulate((p[0].num_rows for p in pending[:-1]), initial=0))
     origin = Origin([str(p[1]) for p in pending], starts, [p[2] for p in pending])
-    return Unit(config, split_of(pending[0][1]), batch, origin, PREPARE[config](batch))
+    batches = [p[0] for p in pending]
+    if config not in OFFLOADED:
+        return Unit(config, split_of(pending[0][1]), origin, batches, None)
+    early = {name: start(batches) for name, start in EARLY.get(config, {}).items()}
+    return Unit(config, split_of(pending[0][1]), origin, batches, _submit(_prepare_unit, batches, config, early))
+
+
+# Configs whose units a worker prepares: their preparation is long C work (RE2 word
+# counts, sha256), and reading, not the Python checks, takes most of their time. The
+# others' is mostly Python (rules over short columns): done by the checking thread,
+# which their Python checks keep busy anyway, it costs less than passing the GIL.
+OFFLOADED = {"documents"}
+
+
+def _rows(batches: list[pa.RecordBatch]) -> Rows:
+    return batches[0] if len(batches) == 1 else pa.Table.from_batches(batches)
+
+
+def _prepare_unit(batches: list[pa.RecordBatch], config: str, early: Early) -> Prepared:
+    return prepare(_rows(batches), config, early)
+
+
+def _in_parallel(work: Callable[[Column], pa.Array], column: str, batches: list[pa.RecordBatch]) -> Callable[[], pa.Array]:
+    """``work`` on a column of the batches, in WORKERS parts (of about as many bytes) at
+    once; returns the wait for the whole column's result."""
+    sizes = [b.column(column).nbytes for b in batches]
+    total, parts, part, size = sum(sizes), [], [], 0
+    for batch, nbytes in zip(batches, sizes):
+        part.append(batch.column(column))
+        size += nbytes
+        if size * WORKERS >= total * (len(parts) + 1) and len(parts) < WORKERS - 1:
+            parts.append(part)
+            part = []
+    parts.append(part)
+    futures = [_submit(work, pa.chunked_array(p, type=batches[0].schema.field(column).type)) for p in parts if p]
+    return lambda: pa.concat_arrays([f.result() for f in futures]) if len(futures) != 1 else futures[0].result()
+
 
 
 SHARD_NAME = re.compile(r"(?P<split>[A-Za-z0-9_]+)-(?P<number>\d{5})-of-(?P<count>\d{5})\.parquet")
@@ -439,56 +672,92 @@ RULES = {config: schema_rules(make()) for config, make in CONFIGS.items()}
 
 
 class Leaves:
-    """The values at a schema path across a batch, with the batch row of each value."""
+    """The values at a schema path across a batch; the batch row of each value (only
+    asked for where a rule is broken) and string lengths, computed once per path."""
 
-    def __init__(self, batch: pa.RecordBatch) -> None:
+    def __init__(self, batch: Rows) -> None:
         self.batch = batch
-        self.cache: dict[tuple[str, ...], tuple[pa.Array, pa.Array | None]] = {}
+        self.cache: dict[tuple[str, ...], Column] = {}
+        self.row_cache: dict[tuple[str, ...], Column | None] = {}
+        self.length_cache: dict[tuple[str, ...], Column] = {}
 
-    def get(self, path: tuple[str, ...]) -> tuple[pa.Array, pa.Array | None]:
+    def values(self, path: tuple[str, ...]) -> Column:
         if path not in self.cache:
             if len(path) == 1:
-                self.cache[path] = (self.batch.column(path[0]), None)
+                self.cache[path] = self.batch.column(path[0])
+            elif path[-1] == "[]":
+                self.cache[path] = pc.list_flatten(self.values(path[:-1]))
             else:
-                values, rows = self.get(path[:-1])
-                if path[-1] == "[]":
-                    parents = pc.list_parent_indices(values)
-                    self.cache[path] = (pc.list_flatten(values), parents if rows is None else pc.take(rows, parents))
-                else:
-                    self.cache[path] = (pc.struct_field(values, path[-1]), rows)
+                self.cache[path] = pc.struct_field(self.values(path[:-1]), path[-1])
         return self.cache[path]
 
+    def rows(self, path: tuple[str, ...]) -> Column | None:
+        """The batch row of each value at ``path`` (None where the values are the rows)."""
+        if path not in self.row_cache:
+            if len(path) == 1:
+                self.row_cache[path] = None
+            elif path[-1] == "[]":
+                parents, rows = pc.list_parent_indices(self.values(path[:-1])), self.rows(path[:-1])
+                self.row_cache[path] = parents if rows is None else pc.take(rows, parents)
+            else:
+                self.row_cache[path] = self.rows(path[:-1])
+        return self.row_cache[path]
 
-def _violations(rule: Rule, values: pa.Array) -> pa.Array:
+    def lengths(self, path: tuple[str, ...]) -> Column:
+        if path not in self.length_cache:
+            self.length_cache[path] = pc.utf8_length(self.values(path))
+        return self.length_cache[path]
+
+
+UNIQUE_FIRST = 256  # a pattern is matched against the distinct values of a longer column (ids and labels repeat)
+
+
+def _violations(rule: Rule, leaves: Leaves) -> Column:
     """True where a value breaks the rule (a null only breaks a "null" rule)."""
-    kind, value = rule.kind, rule.value
+    kind, value, values = rule.kind, rule.value, leaves.values(rule.path)
     if kind == "null":
         return values.is_null()
     if kind == "nan":
         return pc.fill_null(pc.is_nan(values), False)
     if kind == "enum":
-        ok = pc.is_in(values, value_set=pa.array(list(value), values.type))
-    elif kind == "pattern":
-        ok = pc.match_substring_regex(values, value)
-    elif kind in ("minLength", "maxLength"):
-        compare = pc.greater_equal if kind == "minLength" else pc.less_equal
-        ok = compare(pc.utf8_length(values), value)
+        ok = pc.is_in(values, value_set=_value_set(value, values.type))
+        return pc.fill_null(pc.and_(pc.invert(ok), values.is_valid()), False)
+    if kind == "pattern":
+        if len(values) < UNIQUE_FIRST:
+            return pc.fill_null(pc.invert(pc.match_substring_regex(values, value)), False)
+        distinct = pc.unique(values)
+        wrong = distinct.filter(pc.fill_null(pc.invert(pc.match_substring_regex(distinct, value)), False))
+        return pc.is_in(values, value_set=wrong) if len(wrong) else pa.nulls(0, pa.bool_())
+    if kind in ("minLength", "maxLength"):
+        # characters <= bytes: the byte lengths (from the offsets) settle "at least 1"
+        # and, where no string has more bytes than the limit, "at most" too
+        if kind == "minLength" and value <= 1:
+            ok = pc.greater_equal(pc.binary_length(values), value)
+        elif kind == "maxLength" and (pc.max(pc.binary_length(values)).as_py() or 0) <= value:
+            return pa.nulls(0, pa.bool_())
+        else:
+            compare = pc.greater_equal if kind == "minLength" else pc.less_equal
+            ok = compare(leaves.lengths(rule.path), value)
     else:
         ok = (pc.greater_equal if kind == "minimum" else pc.less_equal)(values, value)
-    return pc.fill_null(pc.and_(pc.invert(ok), values.is_valid()), False)
+    return pc.fill_null(pc.invert(ok), False)  # a null value gives a null, so no violation
 
 
-def flag_rows(batch: pa.RecordBatch, config: str) -> dict[int, list[Rule]]:
+@cache
+def _value_set(values: tuple[Any, ...], type_: pa.DataType) -> pa.Array:
+    return pa.array(list(values), type_)
+
+
+def flag_rows(batch: Rows, config: str) -> dict[int, list[Rule]]:
     """Rows of the batch that break a rule of the config's JSON Schema, with the rules."""
     leaves, flagged = Leaves(batch), {}
     for rule in RULES[config]:
-        values, rows = leaves.get(rule.path)
-        if rule.kind == "null" and not values.null_count:
+        if rule.kind == "null" and not leaves.values(rule.path).null_count:
             continue
-        bad = _violations(rule, values)
-        if not bad.true_count:
+        bad = _violations(rule, leaves)
+        if not _true_count(bad):
             continue
-        hits = pc.indices_nonzero(bad)
+        hits, rows = pc.indices_nonzero(bad), leaves.rows(rule.path)
         for row in set((hits if rows is None else pc.take(rows, hits)).to_pylist()):
             flagged.setdefault(row, []).append(rule)
     return flagged
@@ -530,35 +799,23 @@ class Origin:
 
 
 def check_batch(
-    batch: pa.RecordBatch, config: str, index: Index, origin: Origin, extras: Extras | None = None, split: str = ""
+    batch: Rows, config: str, index: Index, origin: Origin, split: str = "", prepared: Prepared | None = None
 ) -> Iterator[Problem]:
     """Schema rules first; rows that break one are worded by jsonschema and left out
     of the semantic checks (which rely on types and non-null values). ``split`` is
-    the split the rows are in ("" if unknown: a JSONL file, a shard not so named)."""
-    extras = PREPARE[config](batch) if extras is None else extras
-    flagged = {row: [(r.where, r.message()) for r in rules] for row, rules in flag_rows(batch, config).items()}
-    flagged.update(_structure_flags(batch, config, flagged))
+    the split the rows are in ("" if unknown: a JSONL file, a shard not so named);
+    ``prepared`` is ``prepare(batch, config)`` if a worker already did it."""
+    prepared = prepare(batch, config) if prepared is None else prepared
     label = Labels(config, batch, origin)
-    for row in sorted(flagged):
+    for row in sorted(prepared.flagged):
         record = batch.slice(row, 1).to_pylist()[0]
-        found = schema_errors(record, config) or flagged[row]
+        found = schema_errors(record, config) or prepared.flagged[row]
         yield from (Problem(origin.file(row), label(row), path, message) for path, message in found)
         index.note_broken(config, record)
-    keep = [i for i in range(batch.num_rows) if i not in flagged] if flagged else None
-    if keep is not None:
-        batch = batch.take(pa.array(keep, pa.int64()))
-        extras = {name: _kept(values, keep) for name, values in extras.items()}
-    for row, path, message in CHECKS[config](batch, index, extras, split):
+    keep = prepared.keep
+    for row, path, message in CHECKS[config](prepared.batch, index, prepared.extras, split):
         row = row if keep is None else keep[row]
         yield Problem(origin.file(row), label(row), path, message)
-
-
-def _kept(values: Callable[[], list[Any]], keep: list[int]) -> Callable[[], list[Any]]:
-    def kept() -> list[Any]:
-        every = values()
-        return [every[i] for i in keep]
-
-    return kept
 
 
 def _structure_flags(batch: pa.RecordBatch, config: str, flagged: dict[int, Any]) -> dict[int, list[tuple[str, str]]]:
@@ -624,20 +881,28 @@ def _order_problems(config: str, split: str, keys: list[Any], index: Index) -> t
     return found, repeats
 
 
-def _previous_in_row(values: pa.Array, parents: pa.Array, first: pa.Array | int | str) -> pa.Array:
+def _previous_in_row(values: Column, parents: Column, first: Column | int | str) -> Column:
     """For each flat list value, the value before it in the same row, else ``first``
     (one value, or one per flat value)."""
     if len(values) == 0:
         return values
     same = pc.equal(parents[1:], parents[:-1])
-    column = isinstance(first, pa.Array)
+    column = isinstance(first, (pa.Array, pa.ChunkedArray))
     head = first[0].as_py() if column else first
     rest = first[1:] if column else first
-    return pa.concat_arrays([pa.array([head], values.type), pc.if_else(same, values[:-1], rest).cast(values.type)])
+    return pa.chunked_array([pa.array([head], values.type), *_chunks(pc.if_else(same, values[:-1], rest).cast(values.type))])
 
 
-def _bad(mask: pa.Array) -> list[int]:
+def _bad(mask: Column) -> list[int]:
     return pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
+
+
+def _chunks(values: Column) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+
+
+def _true_count(mask: Column) -> int:
+    return sum(chunk.true_count for chunk in _chunks(mask))
 
 
 # ------------------------------------------------------------------ documents
@@ -672,31 +937,82 @@ def word_pattern() -> str | None:
 
 def word_counts(texts: pa.Array) -> list[int]:
     """``count_words`` of every text, exactly, by RE2 where that is exact (no GIL held)."""
+    return _word_counts(texts).to_pylist()
+
+
+def _word_counts(texts: Column) -> pa.Array:
     pattern = word_pattern()
     if pattern is None:
-        return [count_words(t or "") for t in texts.to_pylist()]
-    counts = pc.fill_null(pc.count_substring_regex(texts, pattern), 0).to_pylist()
-    for row in _bad(pc.match_substring_regex(texts, "[\\x{10000}-\\x{10ffff}]")):
-        counts[row] = count_words(texts[row].as_py())
-    return counts
+        return pa.array([count_words(t or "") for t in texts.to_pylist()], pa.int64())
+    if isinstance(texts, pa.ChunkedArray):  # one array: RE2 compiles the pattern once per chunk
+        texts = texts.combine_chunks()
+    counts = pc.fill_null(pc.count_substring_regex(texts, pattern), 0).cast(pa.int64())
+    beyond = _beyond_bmp(texts)
+    if not beyond:
+        return counts
+    values = counts.to_pylist()
+    for row in beyond:
+        values[row] = count_words(texts[row].as_py() or "")
+    return pa.array(values, pa.int64())
 
 
-COUNTERS = 2  # threads for the word counts, each taking half of a unit's texts
+FOUR_BYTE_LEAD = pa.scalar(0xF0, pa.uint8())  # the smallest lead byte of a 4-byte UTF-8 sequence (uint8: no cast of the bytes)
 
 
-@cache
-def _counter() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=COUNTERS, thread_name_prefix="kronika-validate-count")
+def _beyond_bmp(texts: Column) -> list[int]:
+    """Rows whose text has a character beyond the BMP, found by the lead bytes of
+    4-byte UTF-8 (F0-F4): the largest byte of the UTF-8, by SIMD passes over Arrow's
+    buffers (no copy), says whether a block of rows has any (~20 times faster than
+    a regex over all characters)."""
+    rows: set[int] = set()
+    base = 0
+    for chunk in _chunks(texts):
+        utf8, offsets = _utf8_bytes(chunk)
+        if len(utf8) and pc.max(utf8).as_py() >= FOUR_BYTE_LEAD.as_py():
+            for first in range(0, len(chunk), BMP_BLOCK_ROWS):
+                start, stop = offsets[first] - offsets[0], offsets[min(first + BMP_BLOCK_ROWS, len(chunk))] - offsets[0]
+                block = utf8.slice(start, stop - start)
+                if stop > start and pc.max(block).as_py() >= FOUR_BYTE_LEAD.as_py():
+                    hits = pc.indices_nonzero(pc.greater_equal(block, FOUR_BYTE_LEAD)).to_pylist()
+                    rows.update(base + bisect_right(offsets, offsets[0] + start + hit) - 1 for hit in hits)
+        base += len(chunk)
+    return sorted(rows)
 
 
-def _prepare_documents(batch: pa.RecordBatch) -> Extras:
-    """Word counts, started as soon as a unit is read, in threads of their own: long
-    RE2 calls that hold no GIL, beside the reading and the Python checks. (Work that
-    takes and drops the GIL per row would stall the threads instead.)"""
-    texts, n = batch.column("text"), batch.num_rows
-    cuts = [n * i // COUNTERS for i in range(COUNTERS + 1)]
-    parts = [_counter().submit(word_counts, texts.slice(a, b - a)) for a, b in zip(cuts, cuts[1:])]
-    return {"words": lambda: [count for part in parts for count in part.result()]}
+BMP_BLOCK_ROWS = 64  # rows whose bytes are searched together once the largest byte says they hold one
+
+
+def _utf8_bytes(texts: pa.Array) -> tuple[pa.Array, memoryview]:
+    """A string array's UTF-8 (as uint8, from its first string's start) and its offsets (len + 1)."""
+    _, offsets_buffer, data = texts.buffers()
+    code = "q" if pa.types.is_large_string(texts.type) else "i"
+    if not len(texts) or offsets_buffer is None:
+        return pa.array([], pa.uint8()), memoryview(array.array(code, [0]))
+    offsets = memoryview(offsets_buffer).cast(code)[texts.offset : texts.offset + len(texts) + 1]
+    size = offsets[-1] - offsets[0]
+    if data is None or not size:
+        return pa.array([], pa.uint8()), offsets
+    return pa.Array.from_buffers(pa.uint8(), size, [None, data], offset=offsets[0]), offsets
+
+
+def _prepare_documents(batch: Rows, early: Early | None = None) -> Extras:
+    """What a worker can check or compute without Python per row: the sha256 of plain
+    texts (hashlib releases the GIL), spans and counts recomputed column-wide, and
+    the word counts (RE2: given in ``early`` when other workers count them)."""
+    texts, meta = batch.column("text"), batch.column("metadata")
+    lengths = pc.utf8_length(texts)
+    counted = (early or {}).get("words") or (lambda: _word_counts(texts))
+    return {
+        "vector_meta": list(_vector_metadata_problems(batch, lengths)),
+        "sha256": _plain_sha256(batch),
+        "spans": [problem for name in ("blocks", "languages", "entities") for problem in _span_problems(name, batch.column(name), lengths)],
+        "words": lambda: _word_problems(pc.struct_field(meta, "word_count"), counted()),
+    }
+
+
+def _word_problems(stored: Column, counted: Column) -> list[tuple[int, str, str]]:
+    return [(row, "metadata.word_count", f"is {stored[row].as_py()}, text has {counted[row].as_py()} words")
+            for row in _bad(pc.not_equal(stored, counted))]
 
 
 def _plain_sha256(batch: pa.RecordBatch) -> list[str | None]:
@@ -710,14 +1026,18 @@ def _plain_sha256(batch: pa.RecordBatch) -> list[str | None]:
     return _utf8_sha256(batch.column("text"), plain)
 
 
-def _utf8_sha256(texts: pa.Array, wanted: list[bool | None]) -> list[str | None]:
+def _utf8_sha256(texts: Column, wanted: list[bool | None]) -> list[str | None]:
     """sha256 of the UTF-8 bytes of the wanted strings, read in place from Arrow's buffers."""
     if not any(wanted):
         return [None] * len(wanted)
-    _, offsets_buffer, data = texts.buffers()
-    offsets = memoryview(offsets_buffer).cast("i")[texts.offset : texts.offset + len(texts) + 1]
-    view = memoryview(data if data is not None else b"")
-    return [hashlib.sha256(view[offsets[i] : offsets[i + 1]]).hexdigest() if w else None for i, w in enumerate(wanted)]
+    digests: list[str | None] = []
+    for chunk in _chunks(texts):
+        base = len(digests)
+        _, offsets_buffer, data = chunk.buffers()
+        offsets = memoryview(offsets_buffer).cast("i")[chunk.offset : chunk.offset + len(chunk) + 1]
+        view = memoryview(data if data is not None else b"")
+        digests += [hashlib.sha256(view[offsets[i] : offsets[i + 1]]).hexdigest() if wanted[base + i] else None for i in range(len(chunk))]
+    return digests
 
 
 @dataclass
@@ -737,7 +1057,7 @@ class DocumentColumns:
     @classmethod
     def of(cls, batch: pa.RecordBatch) -> DocumentColumns:
         meta = batch.column("metadata")
-        names = ("sha256", "header", "bom", "newline", "date", "date_precision", "title")
+        names = META_FIELDS
         flat_blocks = pc.list_flatten(batch.column("blocks"))
         return cls(
             ids=batch.column("id").to_pylist(),
@@ -772,23 +1092,19 @@ def _check_documents(batch: pa.RecordBatch, index: Index, extras: Extras, split:
     cols = DocumentColumns.of(batch)
     order, repeats = _order_problems("documents", split, cols.ids, index)
     yield from order
-    yield from _vector_metadata_problems(batch)
-    yield from _row_metadata_problems(cols, _plain_sha256(batch))
-    for name in ("blocks", "languages", "entities"):
-        yield from _span_problems(name, batch.column(name), batch.column("text"))
+    yield from extras["vector_meta"]
+    yield from _row_metadata_problems(cols, extras["sha256"])
+    yield from extras["spans"]
     yield from _block_gap_problems(cols)
     yield from _entity_text_problems(cols)
     yield from _status_problems(cols)
     yield from index.add_documents(cols, repeats, split)
-    stored = pc.struct_field(batch.column("metadata"), "word_count").to_pylist()
-    for row, (got, want) in enumerate(zip(stored, extras["words"]())):
-        if got != want:
-            yield row, "metadata.word_count", f"is {got}, text has {want} words"
+    yield from extras["words"]()
 
 
-def _vector_metadata_problems(batch: pa.RecordBatch) -> Found:
-    meta, ids, text = batch.column("metadata"), batch.column("id"), batch.column("text")
-    chars, lengths = pc.struct_field(meta, "char_count"), pc.utf8_length(text)
+def _vector_metadata_problems(batch: pa.RecordBatch, lengths: pa.Array) -> Found:
+    meta, ids = batch.column("metadata"), batch.column("id")
+    chars = pc.struct_field(meta, "char_count")
     for row in _bad(pc.not_equal(chars, lengths)):
         yield row, "metadata.char_count", f"is {chars[row].as_py()}, text has {lengths[row].as_py()} characters"
     source, expected = pc.struct_field(meta, "source_file"), pc.binary_join_element_wise(ids, ".txt", "")
@@ -796,21 +1112,25 @@ def _vector_metadata_problems(batch: pa.RecordBatch) -> Found:
         yield row, "metadata.source_file", f"is {source[row].as_py()!r}, expected {expected[row].as_py()!r} (id + .txt)"
 
 
+META_FIELDS = ("sha256", "header", "bom", "newline", "date", "date_precision", "title")
+
+
 def _row_metadata_problems(cols: DocumentColumns, plain_sha256: list[str | None]) -> Found:
     """sha256, header, date and title: cheap per row, and each needs Python's view of the text."""
     offsets, blocks = cols.blocks
-    names = list(cols.meta)
-    for row, values in enumerate(zip(*cols.meta.values())):
-        meta, text = dict(zip(names, values)), cols.texts[row]
-        sha256 = plain_sha256[row] or hashlib.sha256(raw_bytes({"text": text, "metadata": meta})).hexdigest()
-        if sha256 != meta["sha256"]:
+    texts = cols.texts
+    for row, values in enumerate(zip(*(cols.meta[name] for name in META_FIELDS))):
+        sha256, header, _, _, date, precision, title = values
+        text = texts[row]
+        digest = plain_sha256[row] or hashlib.sha256(raw_bytes({"text": text, "metadata": dict(zip(META_FIELDS, values))})).hexdigest()
+        if digest != sha256:
             yield row, "metadata.sha256", "header + text do not rebuild the seed bytes (sha256 differs)"
-        for path, message in _header_problems(meta["header"], text, meta["date"], meta["date_precision"]):
+        for path, message in _header_problems(header, text, date, precision):
             yield row, path, message
-        if meta["title"] is not None:
+        if title is not None:
             first = offsets[row] if offsets[row] < offsets[row + 1] else None
             block = None if first is None else (blocks["start"][first], blocks["end"][first], blocks["kind"][first])
-            for path, message in _title_problems(meta["title"], meta["header"], text, block):
+            for path, message in _title_problems(title, header, text, block):
                 yield row, path, message
 
 
@@ -851,13 +1171,13 @@ def _title_problems(title: str | None, header: str, text: str, block: tuple[int,
         yield "metadata.title", "the first line is not followed by a blank line, so it is no title"
 
 
-def _span_problems(name: str, lists: pa.Array, texts: pa.Array) -> Found:
-    """Spans are non-empty, inside the text, sorted and not overlapping (vectorised)."""
+def _span_problems(name: str, lists: pa.Array, lengths: pa.Array) -> Found:
+    """Spans are non-empty, inside the text (of ``lengths`` characters), sorted and not overlapping (vectorised)."""
     flat = pc.list_flatten(lists)
     if not len(flat):
         return
     starts, ends, parents = pc.struct_field(flat, "start"), pc.struct_field(flat, "end"), pc.list_parent_indices(lists)
-    limits = pc.take(pc.utf8_length(texts), parents)
+    limits = pc.take(lengths, parents)
     outside = pc.or_(pc.greater_equal(starts, ends), pc.greater(ends, limits))
     previous = _previous_in_row(ends, parents, 0)
     bad = _bad(pc.or_(outside, pc.less(starts, previous)))
@@ -1102,10 +1422,14 @@ def _window_problems(m: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "text", "is not the context text at the mention's offsets"
 
 
-PREPARE: dict[str, Callable[[pa.RecordBatch], Extras]] = {
+PREPARE: dict[str, Callable[[Rows, Early], Extras]] = {
     "documents": _prepare_documents,
-    "mentions": lambda batch: {},
-    "sentences": lambda batch: {},
+    "mentions": lambda batch, early=None: {},
+    "sentences": lambda batch, early=None: {},
+}
+# per-row work started as soon as a unit is formed, in parallel parts (the long RE2 counts)
+EARLY: dict[str, dict[str, Callable[[list[pa.RecordBatch]], Callable[[], pa.Array]]]] = {
+    "documents": {"words": lambda batches: _in_parallel(_word_counts, "text", batches)},
 }
 CHECKS: dict[str, Callable[[pa.RecordBatch, Index, Extras, str], Found]] = {
     "documents": _check_documents,
