@@ -27,12 +27,12 @@ if TYPE_CHECKING:
     from kronika.build.engines.local import exit_with, run_local
     from kronika.build.engines.ray import run_on_ray
     from kronika.build.plan import DEFAULT_SHARD_SIZE, ShardSpec, cut_points, spec_from_json, spec_to_json
-    from kronika.build.shard import ShardCache, ShardResult, build_row, run_shard, shard_key, tick
+    from kronika.build.shard import ShardCache, ShardResult, build_row, run_shard, tick
     from kronika.language_server import LinguaServer
 
 _HOMES = {
     "kronika.build.plan": ("DEFAULT_SHARD_SIZE", "ShardSpec", "cut_points", "spec_from_json", "spec_to_json"),
-    "kronika.build.shard": ("ShardCache", "ShardResult", "build_row", "run_shard", "shard_key", "tick"),
+    "kronika.build.shard": ("ShardCache", "ShardResult", "build_row", "run_shard", "tick"),
     "kronika.build.engines.local": ("exit_with", "run_local"),
     "kronika.build.engines.ray": ("run_on_ray",),
     "kronika.build.driver": (

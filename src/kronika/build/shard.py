@@ -142,11 +142,6 @@ def shard_keys(spec: ShardSpec, fingerprint: str, gold_pass: GoldPass | None = N
     return ShardKeys(digest.hexdigest(), tuple(per_doc))
 
 
-def shard_key(spec: ShardSpec, fingerprint: str, gold_pass: GoldPass | None = None) -> str | None:
-    keys = shard_keys(spec, fingerprint, gold_pass)
-    return keys.key if keys else None
-
-
 class ShardCache:
     """Built shards by content address: ``<dir>/<key[:2]>/<key>/`` holds the
     Parquet file of each config and the shard's result."""
