@@ -269,3 +269,21 @@ def test_a_card_anywhere_has_the_whole_documentation(tmp_path: Path) -> None:
     build(seeds, tmp_path / "elsewhere" / "out", jobs=1, progress=False)
     card = (tmp_path / "elsewhere" / "README.md").read_text(encoding="utf-8")
     assert "## Set up" in card and "## Statistics" in card and "## Licenses" in card
+
+
+def test_each_shard_holds_one_split_train_first() -> None:
+    """Splits are cut apart, so the small ones come in few files (issue 10)."""
+    from kronika.build.plan import plan
+
+    seeds = [Path(f"/s/{i:04d}.txt") for i in range(1000)]
+    split = {p.stem: ("train", "validation", "test")[int(p.stem) % 10 // 8 + (int(p.stem) % 10 == 9)] for p in seeds}
+    placement = {stem: (s, None, 1) for stem, s in split.items()}
+    specs = plan(seeds, Path("/s"), Path("/stage"), 250, placement, version="0")
+    splits = [{p[0] for p in spec.placement} for spec in specs]
+    assert all(len(s) == 1 for s in splits)
+    order = [s.pop() for s in splits]
+    assert order == sorted(order, key=("train", "validation", "test").index)
+    assert order.count("validation") == order.count("test") == 1  # 100 seeds each: one shard
+    assert sorted(p for spec in specs for p in spec.seeds) == [str(p) for p in seeds]
+    for spec in specs:
+        assert list(spec.seeds) == sorted(spec.seeds)
