@@ -241,6 +241,26 @@ def test_lingua_only_confirms_agreed_switches(tagger, monkeypatch) -> None:
     assert high == []
 
 
+def test_fasttext_is_not_asked_where_cld2_names_the_context(tagger, monkeypatch) -> None:
+    """v6: a sentence that CLD2 gives to the context language cannot switch (a switch
+    needs CLD2 to name the other one), so it keeps the context with CLD2's share and
+    fastText is not run; a foreign sentence still takes the fastText path and switches."""
+    asked: list[str] = []
+    real = tagger._fasttext_top
+
+    def spy(flat):
+        asked.append(flat)
+        return real(flat)
+
+    monkeypatch.setattr(tagger, "_fasttext_top", spy)
+    polish = "Premier dodał, że rząd przyjmie projekt ustawy jeszcze w tym miesiącu."
+    assert tagger.decide_raw(polish, "pl", 0.9)[::2] == ("pl", language.KEEP_CLD2)
+    assert asked == []
+    english = "We will not accept this agreement under any circumstances whatsoever."
+    assert tagger.decide_raw(english, "pl", 0.9)[0] == "en"
+    assert len(asked) == 1
+
+
 @pytest.mark.parametrize(
     ("snippet", "switches"),
     [
@@ -366,7 +386,7 @@ def test_calibration_is_in_the_fingerprint() -> None:
     from kronika import registry
 
     entry = registry.get(language.ANNOTATOR)
-    assert entry.name == "langid_v5"
+    assert entry.name == "langid_v6"
     assert f"kronika:{language.CALIBRATION}" in entry.data
 
 
@@ -443,5 +463,5 @@ def test_eval_language_prints_reliability_and_ece(tmp_path: Path, capsys) -> Non
     assert any(line.startswith("expected calibration error (documents): ECE") for line in out)
     last = json.loads(out[-1])
     assert 0.0 <= last["ece"] <= 1.0 and sum(r["count"] for r in last["reliability"]) == 3
-    assert last["documents"]["accuracy"] == 1.0 and last["annotator"] == "langid_v5"
+    assert last["documents"]["accuracy"] == 1.0 and last["annotator"] == "langid_v6"
     assert plot.read_bytes().startswith(b"\x89PNG")

@@ -26,7 +26,7 @@ def test_entries_are_complete_and_names_unique_and_versioned() -> None:
     found = registry.entries()
     names = [e.name for e in found]
     assert len(names) == len(set(names))
-    assert {"langid_v5", "gazetteer_v1", "rules_v1"} <= set(names)
+    assert {"langid_v6", "gazetteer_v1", "rules_v1"} <= set(names)
     for entry in found:
         assert re.match(LAYER_PATTERN, entry.name), entry.name
         assert entry.kind in registry.KINDS
@@ -82,7 +82,7 @@ def test_preflight_and_manifest_come_from_the_registry() -> None:
     with pytest.raises(preflight.ToolsMissing, match="no-such-dist"):
         preflight.check_tools(registry.entries([missing]))
     described = layers.describe_tools()
-    assert described["language"]["layer"] == "langid_v5"
+    assert described["language"]["layer"] == "langid_v6"
     assert described["entities"]["layers"] == [e.name for e in registry.of_kind("entities")]
 
 

@@ -65,7 +65,7 @@ RAI: dict[str, Any] = {
     "rai:annotationsPerItem": "One gold annotation layer per document at most; automatic layers otherwise.",
     "rai:machineAnnotationTools": [
         "gazetteer_v1 (lexicon inflected with Morfeusz 2)", "rules_v1 (Morfeusz 2 based rules)",
-        "langid_v5 (fastText lid.176, CLD2, lingua; calibrated scores)",
+        "langid_v6 (fastText lid.176, CLD2, lingua; calibrated scores)",
     ],
     "rai:dataUseCases": [
         "Named-entity recognition and linking in news text (mainly Polish).",

@@ -55,10 +55,10 @@ Rules for ``und`` and scores
   probability >= ``SWITCH_SCORE``: in high-accuracy mode for related languages
   (``_FAMILIES``: bg/mk, cs/sk, ...), in low-accuracy (trigram) mode on the
   words that are not capitalised for unrelated ones (``_confirm``). Otherwise it keeps the
-  context language: with fastText's probability when fastText agrees with the
-  context (most sentences: one fastText call each, no CLD2 or lingua), with
-  lingua's probability for it when lingua was asked, with CLD2's share when
-  CLD2 names the context, else (and for very short sentences) with the
+  context language: with CLD2's share when CLD2 names the context (most
+  sentences: one CLD2 call each, no fastText or lingua; v6), with fastText's
+  probability when fastText agrees with the context, with
+  lingua's probability for it when lingua was asked, else (and for very short sentences) with the
   document score (calibrated already; the others through the span maps). lingua is thus only asked when two detectors agree on a
   switch (about 130 of 80,000 sentences on the news sample), and loads models
   for few languages: each costs ~0.1 s on first use in a process, which
@@ -116,7 +116,11 @@ if TYPE_CHECKING:
 # the probability that the language is right (ECE on held-out lid_dev 0.041 ->
 # 0.003, on held-out news documents 0.035 -> 0.001; Slovenian documents, all
 # right, had a mean score of 0.70 and now have 0.99).
-ANNOTATOR = "langid_v5"
+# v6: the same decisions as v5 (provably: see ``decide_raw``); a sentence that
+# CLD2 gives to the context language keeps it with CLD2's share, without
+# fastText (97% of the news sentences), so span scores differ and the span
+# maps of the calibration are fitted again.
+ANNOTATOR = "langid_v6"
 UND = "und"
 PRECISION = 4
 
@@ -421,19 +425,23 @@ class LanguageTagger:
 
     def _cld2_best(self, flat: str) -> tuple[str | None, float]:
         """CLD2's best language (a lingua code, or None) and its share of the text."""
+        return self._cld2_judged(flat)[:2]
+
+    def _cld2_judged(self, flat: str) -> tuple[str | None, float, bool]:
+        """``_cld2_best`` and whether CLD2 calls its answer reliable."""
         try:
-            details = self._cld2.detect(flat, bestEffort=True)[2]
+            reliable, _, details = self._cld2.detect(flat, bestEffort=True)
         except self._cld2.error:  # invalid UTF-8 such as lone surrogates
-            return None, 0.0
+            return None, 0.0, False
         if not details:
-            return None, 0.0
+            return None, 0.0, False
         label = details[0][1]
         codes = self._codes.get(label)
         if codes is None:
             codes = self._codes[label] = self._map(label)
         if len(codes) != 1:
-            return None, 0.0
-        return codes[0], min(1.0, max(0.0, details[0][2] / 100))
+            return None, 0.0, False
+        return codes[0], min(1.0, max(0.0, details[0][2] / 100)), reliable
 
     def _map(self, label: str) -> tuple[str, ...]:
         codes = _ALIASES.get(label, (label,))
@@ -535,10 +543,13 @@ class LanguageTagger:
     def decide_raw(self, snippet: str, context: str, context_score: float) -> tuple[str, float, str]:
         """A sentence keeps the context language unless clearly another one.
 
-        With a context language fastText alone checks the sentence first: if
-        its best label is the context language the sentence keeps it with that
-        probability (CLD2 and lingua could only confirm it). Only sentences
-        where fastText prefers another language take the full path, with the
+        With a context language CLD2 alone checks the sentence first: if it
+        names the context language the sentence keeps it with CLD2's share (a
+        switch needs CLD2 to name the other language, so fastText and lingua
+        could not change the language; CLD2 costs a fifth of fastText per
+        character). Otherwise fastText: if its best label is the context
+        language the sentence keeps it with that probability. Only sentences
+        where both prefer one other language take the full path, with the
         context language forced among lingua's candidates. Returns the language,
         the raw score and its path: ``CONTEXT`` (``context_score`` itself),
         one of ``SPAN_PATHS`` or, without a context language, ``detect_raw``'s.
@@ -551,10 +562,14 @@ class LanguageTagger:
             dist, path = self._scored(flat, None, self._fasttext_top(flat)) if has_letters(clean, MIN_LETTERS) else ({}, SHORT)
         else:
             flat = clean.replace("\n", " ") if "\n" in clean else clean
+            cld, share, reliable = self._cld2_judged(flat)
+            if cld == context and reliable:
+                # a switch needs CLD2 to name the other language, so none can
+                # happen: fastText (5x CLD2's cost per character) is not asked
+                return context, round(share, PRECISION), KEEP_CLD2
             ft = self._fasttext_top(flat)
             if ft and ft[0][0] == context:
                 return context, ft[0][1], KEEP_FAST
-            cld, share = self._cld2_best(flat)
             if not ft or cld != ft[0][0]:
                 # fastText and CLD2 do not name one other language: no switch,
                 # and lingua is not asked (it would load models for languages
@@ -718,7 +733,7 @@ def get_tagger() -> LanguageTagger:
 
 
 def from_context(context: registry.Context) -> LanguageTagger:
-    """Factory of the ``langid_v5`` registry entry: a tagger on the lingua models the
+    """Factory of the ``langid_v6`` registry entry: a tagger on the lingua models the
     build shares among its workers, else the process-wide tagger."""
     if context.lingua is not None:
         return LanguageTagger(lingua=context.lingua)

