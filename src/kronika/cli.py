@@ -25,7 +25,12 @@ def run() -> None:
 
     Everything is written and closed by then; freeing the loaded models object
     by object took about 0.8 s after a build, time a user waits for nothing.
+    A build or a validation starts without pandas (``kronika.startup``).
     """
+    if sys.argv[1:2] in (["build"], ["validate"]):
+        from kronika.startup import skip_pandas_probe
+
+        skip_pandas_probe()
     try:
         code = main()
         sys.stdout.flush()

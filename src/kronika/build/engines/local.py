@@ -23,6 +23,7 @@ from kronika.build.plan import ShardSpec
 from kronika.build.shard import ShardResult, run_shard, set_tick
 from kronika.language_server import LinguaServer
 from kronika.layers import share_lingua
+from kronika.startup import skip_pandas_probe
 
 
 def run_local(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> Iterator[ShardResult]:
@@ -83,7 +84,9 @@ def _advance(bar: Any) -> None:
 
 def _start_worker(address: Any, key: bytes, main_pid: int, ticks: Any = None) -> None:
     """Pool initializer: this worker's tagger asks the build's lingua server, and it
-    reports every article it finishes to the build's progress bar."""
+    reports every article it finishes to the build's progress bar (and it
+    starts without pandas, ``kronika.startup``)."""
+    skip_pandas_probe()
     exit_with(main_pid)
     if ticks is not None:
         set_tick(lambda: ticks.put(1))

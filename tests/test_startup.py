@@ -1,0 +1,39 @@
+"""A build or validation starts without pandas, and pandas still works after (kronika.startup)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+PROBE = """
+import sys
+from kronika.startup import skip_pandas_probe
+skip_pandas_probe()
+import pyarrow as pa
+pa.Table.from_pylist([{"a": 1, "b": "x"}])
+assert "pandas" not in sys.modules, "pyarrow imported pandas"
+import pandas as pd
+table = pa.Table.from_pandas(pd.DataFrame({"a": [1.0, None], "c": pd.Categorical(["u", "v"])}))
+assert table.column("a").null_count == 1 and pa.types.is_dictionary(table.column("c").type)
+assert table.to_pandas()["a"].isna().sum() == 1
+print("ok")
+"""
+
+
+def test_pandas_is_skipped_then_works() -> None:
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_validate_command_imports_no_pandas() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kronika.cli", "validate", str(ROOT / "corpus")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    # a refused import shows as a line too, but nothing of pandas' own loads
+    assert not any(name.startswith("pandas.") for name in imported)
