@@ -60,7 +60,7 @@ def assemble(
         "language": language,
         "language_script": language_script,
         "language_score": language_score,
-        "languages": [{"start": s.start, "end": s.end, "language": s.language, "score": s.score} for s in languages],
+        "languages": [s.to_dict() for s in languages],
         "entities": [m.to_dict() for m in entities],
         "entity_status": entity_status,
     }

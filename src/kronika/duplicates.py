@@ -158,10 +158,12 @@ class SignatureCache:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder / "signatures" / SIGNATURE_FORMAT if folder else None
-        self._known: dict[str, Signature] = {
-            sha: Signature(exact, tuple(bands)) for sha, (exact, bands) in self._read("index.json").items()
+        self._known: dict[str, Signature] = {  # malformed entries are dropped rather than fail the build
+            sha: Signature(v[0], tuple(v[1])) for sha, v in self._read("index.json").items()
+            if isinstance(v, list) and len(v) == 2 and isinstance(v[1], list)
         }
         self._added = False
+        self._verdicts_read = 0  # how many verdicts ``verdicts`` found (``clusters`` only adds)
 
     def get(self, sha256: str, text: Callable[[], str]) -> Signature:
         """The signature of the seed with these bytes; ``text()`` is called only on a miss."""
@@ -173,7 +175,9 @@ class SignatureCache:
 
     def verdicts(self) -> dict[str, bool]:
         """The near-copy verdicts of earlier builds (``clusters`` adds to them)."""
-        return {k: v for k, v in self._read("verdicts.json").items() if isinstance(v, bool)}
+        found = {k: v for k, v in self._read("verdicts.json").items() if isinstance(v, bool)}
+        self._verdicts_read = len(found)
+        return found
 
     def save(self, verdicts: dict[str, bool]) -> None:
         """Store new signatures and verdicts (a cache that cannot be written only costs speed)."""
@@ -183,7 +187,7 @@ class SignatureCache:
             if self._added:
                 _store(self.folder / "index.json", json.dumps({k: [v.exact, list(v.bands)] for k, v in sorted(self._known.items())}))
                 self._added = False
-            if verdicts != self.verdicts():
+            if len(verdicts) != self._verdicts_read:
                 _store(self.folder / "verdicts.json", json.dumps(verdicts, sort_keys=True))
         except OSError:
             pass
@@ -195,11 +199,7 @@ class SignatureCache:
             data = json.loads((self.folder / name).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        if not isinstance(data, dict):
-            return {}
-        if name == "index.json":  # drop malformed entries rather than fail the build
-            return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 2 and isinstance(v[1], list)}
-        return data
+        return data if isinstance(data, dict) else {}
 
 
 def _store(path: Path, text: str) -> None:

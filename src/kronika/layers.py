@@ -16,7 +16,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ class Layers:
         mention and was a third of what a build spent writing its cache."""
         data = {
             "language": self.language, "language_script": self.language_script, "language_score": self.language_score,
-            "languages": [_plain(s) for s in self.languages], "entities": [_plain(m) for m in self.entities],
+            "languages": [s.to_dict() for s in self.languages], "entities": [m.to_dict() for m in self.entities],
             "entity_status": self.entity_status,
         }
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -62,10 +62,6 @@ class Layers:
         data["languages"] = [LanguageSpan(**s) for s in data["languages"]]
         data["entities"] = [Mention(**m) for m in data["entities"]]
         return cls(**data)
-
-
-def _plain(item: Mention | LanguageSpan) -> dict[str, Any]:
-    return {f.name: getattr(item, f.name) for f in fields(item)}
 
 
 class Tools:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib.util import find_spec
-from pathlib import Path
 
 from kronika import registry
 

@@ -72,6 +72,9 @@ class LanguageSpan:
     language: str
     score: float
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "language": self.language, "score": self.score}
+
 
 @dataclass(frozen=True, order=True)
 class Block:

@@ -117,8 +117,8 @@ class _Accumulator:
         self.in_clusters = 0
 
     def add_table(self, split: str, table: pa.Table) -> None:
-        """``add`` for every row of one shard, counted by Arrow kernels (a Python loop
-        over every mention was most of a cached build's statistics)."""
+        """Count the rows of one shard, by Arrow kernels (a Python loop over every
+        mention was most of a cached build's statistics)."""
         import pyarrow.compute as pc
 
         n = table.num_rows

@@ -286,17 +286,16 @@ class Unit:
     config: str
     split: str
     origin: Origin
-    batches: list[pa.RecordBatch]
+    rows: Rows
     prepared: Future[Prepared] | None
 
 
 @dataclass
 class Prepared:
     """A unit's rows as ``prepare`` left them: the rows a schema rule flags (with their
-    messages), the other rows (``batch``; ``keep``: their rows in ``full``), and what
+    messages), the other rows (``batch``; ``keep``: their rows in the unit), and what
     the config's vectorised checks computed or found in those (``extras``)."""
 
-    full: Rows
     flagged: dict[int, list[tuple[str, str]]]
     keep: list[int] | None
     batch: Rows
@@ -314,7 +313,7 @@ def prepare(batch: Rows, config: str, early: Early | None = None) -> Prepared:
         keep = [i for i in range(batch.num_rows) if i not in flagged]
         kept = batch.take(pa.array(keep, pa.int64()))
     early = {name: _kept(values, keep) for name, values in (early or {}).items()}
-    return Prepared(batch, flagged, keep, kept, PREPARE[config](kept, early))
+    return Prepared(flagged, keep, kept, PREPARE[config](kept, early))
 
 
 def _kept(values: Callable[[], pa.Array], keep: list[int] | None) -> Callable[[], pa.Array]:
@@ -386,13 +385,10 @@ def check_parquet_files(paths: list[Path], config: str | None, index: Index) -> 
     for item in _read_ahead(_units(paths, config, index)):
         if isinstance(item, Problem):
             problems.append(item)
-        elif item.prepared is None:
-            with _SLOTS.held(urgent=True):
-                problems += check_batch(_rows(item.batches), item.config, index, item.origin, item.split)
         else:
-            prepared = item.prepared.result()
+            prepared = item.prepared.result() if item.prepared is not None else None
             with _SLOTS.held(urgent=True):
-                problems += check_batch(prepared.full, item.config, index, item.origin, item.split, prepared)
+                problems += check_batch(item.rows, item.config, index, item.origin, item.split, prepared)
     return problems
 
 
@@ -532,10 +528,11 @@ def _unit(pending: list[tuple[pa.RecordBatch, Path, int]], config: str) -> Unit:
     starts = list(accumulate((p[0].num_rows for p in pending[:-1]), initial=0))
     origin = Origin([str(p[1]) for p in pending], starts, [p[2] for p in pending])
     batches = [p[0] for p in pending]
+    rows = batches[0] if len(batches) == 1 else pa.Table.from_batches(batches)
     if config not in OFFLOADED:
-        return Unit(config, split_of(pending[0][1]), origin, batches, None)
+        return Unit(config, split_of(pending[0][1]), origin, rows, None)
     early = {name: start(batches) for name, start in EARLY.get(config, {}).items()}
-    return Unit(config, split_of(pending[0][1]), origin, batches, _submit(_prepare_unit, batches, config, early))
+    return Unit(config, split_of(pending[0][1]), origin, rows, _submit(prepare, rows, config, early))
 
 
 # Configs whose units a worker prepares: their preparation is long C work (RE2 word
@@ -543,14 +540,6 @@ def _unit(pending: list[tuple[pa.RecordBatch, Path, int]], config: str) -> Unit:
 # others' is mostly Python (rules over short columns): done by the checking thread,
 # which their Python checks keep busy anyway, it costs less than passing the GIL.
 OFFLOADED = {"documents"}
-
-
-def _rows(batches: list[pa.RecordBatch]) -> Rows:
-    return batches[0] if len(batches) == 1 else pa.Table.from_batches(batches)
-
-
-def _prepare_unit(batches: list[pa.RecordBatch], config: str, early: Early) -> Prepared:
-    return prepare(_rows(batches), config, early)
 
 
 def _in_parallel(work: Callable[[Column], pa.Array], column: str, batches: list[pa.RecordBatch]) -> Callable[[], pa.Array]:
@@ -672,14 +661,13 @@ RULES = {config: schema_rules(make()) for config, make in CONFIGS.items()}
 
 
 class Leaves:
-    """The values at a schema path across a batch; the batch row of each value (only
-    asked for where a rule is broken) and string lengths, computed once per path."""
+    """The values at a schema path across a batch and the batch row of each value
+    (only asked for where a rule is broken), computed once per path."""
 
     def __init__(self, batch: Rows) -> None:
         self.batch = batch
         self.cache: dict[tuple[str, ...], Column] = {}
         self.row_cache: dict[tuple[str, ...], Column | None] = {}
-        self.length_cache: dict[tuple[str, ...], Column] = {}
 
     def values(self, path: tuple[str, ...]) -> Column:
         if path not in self.cache:
@@ -702,12 +690,6 @@ class Leaves:
             else:
                 self.row_cache[path] = self.rows(path[:-1])
         return self.row_cache[path]
-
-    def lengths(self, path: tuple[str, ...]) -> Column:
-        if path not in self.length_cache:
-            self.length_cache[path] = pc.utf8_length(self.values(path))
-        return self.length_cache[path]
-
 
 UNIQUE_FIRST = 256  # a pattern is matched against the distinct values of a longer column (ids and labels repeat)
 
@@ -737,7 +719,7 @@ def _violations(rule: Rule, leaves: Leaves) -> Column:
             return pa.nulls(0, pa.bool_())
         else:
             compare = pc.greater_equal if kind == "minLength" else pc.less_equal
-            ok = compare(leaves.lengths(rule.path), value)
+            ok = compare(pc.utf8_length(values), value)
     else:
         ok = (pc.greater_equal if kind == "minimum" else pc.less_equal)(values, value)
     return pc.fill_null(pc.invert(ok), False)  # a null value gives a null, so no violation
@@ -982,13 +964,19 @@ def _beyond_bmp(texts: Column) -> list[int]:
 BMP_BLOCK_ROWS = 64  # rows whose bytes are searched together once the largest byte says they hold one
 
 
-def _utf8_bytes(texts: pa.Array) -> tuple[pa.Array, memoryview]:
-    """A string array's UTF-8 (as uint8, from its first string's start) and its offsets (len + 1)."""
-    _, offsets_buffer, data = texts.buffers()
+def _string_offsets(texts: pa.Array) -> memoryview:
+    """A string array's offsets into its data buffer (len + 1), read in place."""
+    _, offsets_buffer, _ = texts.buffers()
     code = "q" if pa.types.is_large_string(texts.type) else "i"
     if not len(texts) or offsets_buffer is None:
-        return pa.array([], pa.uint8()), memoryview(array.array(code, [0]))
-    offsets = memoryview(offsets_buffer).cast(code)[texts.offset : texts.offset + len(texts) + 1]
+        return memoryview(array.array(code, [0]))
+    return memoryview(offsets_buffer).cast(code)[texts.offset : texts.offset + len(texts) + 1]
+
+
+def _utf8_bytes(texts: pa.Array) -> tuple[pa.Array, memoryview]:
+    """A string array's UTF-8 (as uint8, from its first string's start) and its offsets (len + 1)."""
+    data = texts.buffers()[2]
+    offsets = _string_offsets(texts)
     size = offsets[-1] - offsets[0]
     if data is None or not size:
         return pa.array([], pa.uint8()), offsets
@@ -1033,8 +1021,7 @@ def _utf8_sha256(texts: Column, wanted: list[bool | None]) -> list[str | None]:
     digests: list[str | None] = []
     for chunk in _chunks(texts):
         base = len(digests)
-        _, offsets_buffer, data = chunk.buffers()
-        offsets = memoryview(offsets_buffer).cast("i")[chunk.offset : chunk.offset + len(chunk) + 1]
+        data, offsets = chunk.buffers()[2], _string_offsets(chunk)
         view = memoryview(data if data is not None else b"")
         digests += [hashlib.sha256(view[offsets[i] : offsets[i + 1]]).hexdigest() if wanted[base + i] else None for i in range(len(chunk))]
     return digests

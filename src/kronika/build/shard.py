@@ -305,11 +305,12 @@ def _patch_shard(spec: ShardSpec, tools: Tools, cache: LayerCache, previous: _Pr
     languages: dict[str, str] = {}
     touched = {spec.placement[i][0] for i in changed}
     for split in SPLITS:
+        if split not in touched:  # no changed document in this split: its files stay as they were
+            for config in _DOC_COLUMN:
+                _copy_previous(spec, result, f"{config}/{split}", previous, languages)
+            continue
         for config, table in fresh[split].tables(spec.version).items():
             name = f"{config}/{split}"
-            if split not in touched:  # no changed document in this split: its files stay as they were
-                _copy_previous(spec, result, name, previous, languages)
-                continue
             kept = _kept_rows(previous.files.get(name), config, spec.version, gone)
             table = _in_seed_order(kept, table, config, position)
             if config == "documents":

@@ -205,7 +205,7 @@ class PolishForms:
         self.computed: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def __call__(self, base: str, label: str) -> tuple[str, ...]:
-        forms = self._known.get((base, label))
+        forms = self._known.get((base, label)) or self.computed.get((base, label))
         if forms is None:
             forms = self.computed[base, label] = tuple(sorted(inflected_forms(self._morph, base, label)))
         return forms
