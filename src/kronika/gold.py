@@ -11,14 +11,21 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-
-from jsonschema import Draft202012Validator, FormatChecker
+from typing import Any
 
 from kronika.ingest import GOLD_SUFFIX, Document, SeedError
 from kronika.record import Mention, gold_schema
 
-_VALIDATOR = Draft202012Validator(gold_schema(), format_checker=FormatChecker())
+
+@cache
+def _validator() -> Any:
+    """The gold schema's validator, built on the first gold file (a build without
+    gold files, and every worker, starts without importing jsonschema)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator(gold_schema(), format_checker=FormatChecker())
 
 
 def gold_path(seed: Path) -> Path:
@@ -49,7 +56,7 @@ def load_gold_file(path: Path) -> dict:
     except ValueError as err:  # e.g. a number beyond the int conversion limit
         raise SeedError(path, f"invalid JSON: {_one_line(err)}") from None
     try:
-        errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     except RecursionError:
         raise SeedError(path, "nested too deeply to check against the gold schema") from None
     if errors:

@@ -144,12 +144,15 @@ def seed_bytes(path: Path, root: Path) -> bytes:
                 raise SeedError(path, "symlink points outside the seeds folder") from None
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
-            _check_kind(path, os.fstat(fd))
+            size = _check_kind(path, os.fstat(fd))
         except SeedError:
             os.close(fd)
             raise
         with os.fdopen(fd, "rb") as handle:
-            raw = handle.read(MAX_SEED_BYTES + 1)
+            # asking for the bound itself would allocate 20 MB for every seed
+            raw = handle.read(size + 1)
+            if len(raw) > size:  # it grew since the fstat
+                raw += handle.read(MAX_SEED_BYTES - size)
     except FileNotFoundError:
         raise SeedError(path, "vanished during the build (no such file)") from None
     except OSError as err:
@@ -159,13 +162,15 @@ def seed_bytes(path: Path, root: Path) -> bytes:
     return raw
 
 
-def _check_kind(path: Path, info: os.stat_result) -> None:
+def _check_kind(path: Path, info: os.stat_result) -> int:
+    """The size of a regular seed file; ``SeedError`` for any other kind or a seed too big."""
     if stat.S_ISDIR(info.st_mode):
         raise SeedError(path, "is a directory, not a seed file")
     if not stat.S_ISREG(info.st_mode):
         raise SeedError(path, f"is a {_file_kind(info.st_mode)}, not a regular file")
     if info.st_size > MAX_SEED_BYTES:
         raise SeedError(path, f"is {info.st_size:,} bytes; a seed may have at most {MAX_SEED_BYTES:,}")
+    return info.st_size
 
 
 def _file_kind(mode: int) -> str:

@@ -32,7 +32,7 @@ from kronika.ingest import Document, SeedError, read_seed, seed_bytes, shown
 from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automatic_layers, tools_for
 from kronika.lexicon import entries_digest
 from kronika.splits import SPLITS
-from kronika.views import SentenceTable, mention_rows, sentence_spans
+from kronika.views import MentionTable, SentenceTable, sentence_spans
 from kronika.write import config_schema, config_table, write_parquet, writer_fingerprint
 
 
@@ -234,13 +234,13 @@ class _SplitRows:
 
     def __init__(self) -> None:
         self.documents: list[dict[str, Any]] = []
-        self.mentions: list[dict[str, Any]] = []
+        self.mentions = MentionTable()
         self.sentences = SentenceTable()
 
     def tables(self, version: str) -> dict[str, Any]:
         return {
             "documents": config_table(self.documents, "documents", version),
-            "mentions": config_table(self.mentions, "mentions", version),
+            "mentions": self.mentions.to_arrow(config_schema("mentions", version)),
             "sentences": self.sentences.to_arrow(config_schema("sentences", version)),
         }
 
@@ -271,7 +271,7 @@ def _collect(
         out = rows[split]
         misaligned = out.sentences.add(row, spans)
         out.documents.append(row)
-        out.mentions += mention_rows(row, spans)
+        out.mentions.add(row, spans)
         result.misaligned += [{"doc_id": row["id"], **{k: m[k] for k in ("start", "end", "text")}} for m in misaligned]
         result.cached += hit
         _count_language(result, row["language"])
