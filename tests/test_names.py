@@ -182,3 +182,15 @@ def test_registry_entries_match_the_module() -> None:
     entries = {a.name: a for a in registry.entries() if a.factory == "kronika.names:from_context"}
     assert set(entries) == set(names.LAYERS)
     assert all(a.version == names.NAMES_VERSION and set(a.languages) == set(names.LANGUAGES) for a in entries.values())
+
+
+def test_mentions_do_not_depend_on_what_was_annotated_before() -> None:
+    """A worker's memo of keyed words must not change a later document: "Ruští" keyed
+    by an earlier pass once made it a LOC here, and not in a fresh process (so a 1-job
+    and a 2-job build differed)."""
+    text = "Tenisté mají mezi sebou politiky. Ruští ani běloruští tenisté nemohou hrát."
+    fresh = NameAnnotator().annotate_layers(text, "cs")
+    primed = NameAnnotator()
+    for word in re.findall(r"\w+", text):
+        primed.pack("cs").morph.key(word)
+    assert primed.annotate_layers(text, "cs") == fresh

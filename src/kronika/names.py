@@ -69,7 +69,7 @@ LEXICON_LAYER = "names_lexicon_v1"
 CAPS_LAYER = "names_rules_v1"
 LAYERS = (LEXICON_LAYER, CAPS_LAYER)
 LANGUAGES = ("bg", "cs", "en", "ru", "sl", "uk")
-NAMES_VERSION = "names-2026.1"
+NAMES_VERSION = "names-2026.2"  # .2: the lexicon pass no longer depends on what a worker keyed before
 RESOURCE_FILES = ("lexicon.tsv", "demonyms.tsv", "titles.txt", "heads.tsv", "firstnames.txt", "stopwords.txt")
 LABELS = frozenset({"PER", "ORG", "LOC", "EVT", "PRO"})
 # Packages each language needs at run time (besides anyascii for every language).
@@ -783,9 +783,12 @@ def _lexicon_pass(pack: LanguagePack, text: str, toks: list[tuple[int, int, str]
     seqs: tuple[list[str], ...] = (words,)
     if morph.keyed:
         # lemmatise only words that begin like some entry word (lemmas keep the start),
-        # which spares simplemma most of the article
-        cache, key, prefixes = morph._key, morph.key, pack.prefixes
-        seqs = ([cache.get(w) or (key(w) if w[:3].lower() in prefixes else w) for w in words], words)
+        # which spares simplemma most of the article. The rule alone decides, never
+        # whether the word was keyed before (``key`` memoises): a word keyed by another
+        # pass or document would otherwise match here and not in a fresh process, so
+        # a document's mentions would depend on the documents its worker saw first.
+        key, prefixes = morph.key, pack.prefixes
+        seqs = ([key(w) if w[:3].lower() in prefixes else w for w in words], words)
     starts = sorted({i for seq in seqs for i, w in enumerate(seq) if w in first_len})
     n = len(toks)
     covered = bytearray(n)
