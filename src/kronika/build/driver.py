@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from kronika import __version__, croissant, stats
-from kronika.build.engines.local import run_local
+from kronika.build.engines.local import run_local, start_forkserver
 from kronika.build.engines.ray import run_on_ray
 from kronika.build.plan import DEFAULT_SHARD_SIZE, ShardSpec, plan
 from kronika.build.shard import ShardResult
@@ -156,6 +156,8 @@ def _build(
     beside = [card, card.with_name(CROISSANT)]
     with locked(out_dir), _plot_process(cache_dir) as drawer:
         recover(out_dir, beside)
+        if engine == "local" and jobs > 1 and len(seeds) > shard_size:  # shards for a pool
+            start_forkserver()
         lexicon = gold_lexicon(_gold_files(seeds))
         placement = place(seeds, seeds_dir, out_dir, cache_dir)
         if drop_duplicates:
