@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus_helpers import build_corpus, write_seeds
-from kronika import stats
+from kronika import plots, stats
 from kronika.cli import main
 from kronika.corpus_files import split_of
 from kronika.write import card_yaml, present_languages, replace_stats_section
@@ -133,14 +133,14 @@ def test_a_plot_process_draws_the_same_bytes_and_a_failed_one_falls_back(
 ) -> None:
     figures = stats.compute(dataset / "corpus")
     here = stats.write_plots(dataset / "corpus", tmp_path / "here", stats=figures)
-    drawer = stats.PlotProcess()
+    drawer = plots.PlotProcess()
     there = stats.write_plots(dataset / "corpus", tmp_path / "there", stats=figures, drawer=drawer)
     assert [p.read_bytes() for p in there] == [p.read_bytes() for p in here]
-    monkeypatch.setattr(stats.sys, "executable", "/nonexistent/python")
-    broken = stats.PlotProcess()  # cannot start: write_plots draws in this process
+    monkeypatch.setattr(plots.sys, "executable", "/nonexistent/python")
+    broken = plots.PlotProcess()  # cannot start: write_plots draws in this process
     again = stats.write_plots(dataset / "corpus", tmp_path / "again", stats=figures, drawer=broken)
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in here]
-    stats.PlotProcess().close()  # unused: ends without drawing
+    plots.PlotProcess().close()  # unused: ends without drawing
 
 
 def test_splits_and_duplicate_fields_are_used_when_present(dataset: Path, tmp_path: Path) -> None:
@@ -182,3 +182,15 @@ def test_card_yaml_has_the_hub_fields() -> None:
     assert card["annotations_creators"] == ["expert-generated", "machine-generated"]
     assert card["language_creators"] == ["found"] and card["source_datasets"] == ["original"]
     assert present_languages(["und"]) == ["und"]
+
+
+def test_the_plot_process_imports_matplotlib_and_no_pyarrow() -> None:
+    """It starts beside a build and must be ready when the figures are: it loads only
+    what drawing needs (``kronika.plots``), not the statistics' pyarrow."""
+    code = (
+        "import sys; from kronika import plots; plots._serve_plots(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pyarrow', 'matplotlib'}))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], input="", capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['matplotlib']"

@@ -21,7 +21,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from kronika.build.shard import ShardResult
 from kronika.duplicates import SignatureCache, clusters
 from kronika.goldpass import GOLD_PASS
 from kronika.gold import gold_path, load_gold_file
+from kronika.plots import PlotProcess, plot_process
 from kronika.ingest import SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.layers import EnvironmentFailure, describe_tools, gold_lexicon, registered
 from kronika.registry import RegistryError
@@ -101,8 +102,12 @@ def build(
     drop_duplicates: bool = False,
     verbose: bool = False,
     entity_models: tuple[Path, ...] = (),
+    drawer: PlotProcess | None = None,
 ) -> BuildReport:
     """Build the corpus; raise ``BuildError`` (output untouched) on bad seeds or a failing machine.
+
+    ``drawer``: a ``plots.PlotProcess`` the caller started (and closes), so that
+    matplotlib loads while the build is imported; else the build starts its own.
 
     Before any seed is read: the output folder is checked (never the seeds, a
     repository root or a folder that is not a corpus), the annotators'
@@ -110,7 +115,7 @@ def build(
     """
     try:
         models = model_folders(out_dir, entity_models)
-        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address, drop_duplicates, verbose, models)
+        return _build(seeds_dir, out_dir, jobs, shard_size, keep_going, cache_dir, progress, engine, ray_address, drop_duplicates, verbose, models, drawer)
     except (OutputError, ToolsMissing, CardError, EnvironmentFailure, SplitError, RegistryError) as err:
         raise BuildError(str(err)) from None
     except OSError as err:
@@ -118,28 +123,10 @@ def build(
         raise BuildError(f"{where}{err.strerror or err}") from None
 
 
-@contextmanager
-def _plot_process(cache_dir: Path | None) -> Iterator[stats.PlotProcess | None]:
-    """A ``PlotProcess`` when a second core can run it, closed at the end. Without a
-    cache it starts at once (no plots are cached); with one, when the first shard is
-    assembled rather than copied (``_run_engine``): a build that copies every shard
-    keeps its figures, and an idle process slowed such a build by 0.2 s."""
-    try:
-        spare = len(os.sched_getaffinity(0)) > 1
-    except AttributeError:  # not on Linux
-        spare = (os.cpu_count() or 1) > 1
-    drawer = stats.PlotProcess(start=cache_dir is None) if spare else None
-    try:
-        yield drawer
-    finally:
-        if drawer is not None:
-            drawer.close()
-
-
 def _build(
     seeds_dir: Path, out_dir: Path, jobs: int | None, shard_size: int, keep_going: bool,
     cache_dir: Path | None, progress: bool, engine: str, ray_address: str | None, drop_duplicates: bool, verbose: bool,
-    models: tuple[str, ...],
+    models: tuple[str, ...], drawer: PlotProcess | None = None,
 ) -> BuildReport:
     started = time.perf_counter()
     if not seeds_dir.is_dir():
@@ -154,7 +141,11 @@ def _build(
         raise BuildError(f"{shown(seeds_dir)}: no seed files (*.txt)")
     card = out_dir.resolve().parent / "README.md"
     beside = [card, card.with_name(CROISSANT)]
-    with locked(out_dir), _plot_process(cache_dir) as drawer:
+    # no plots are cached without a cache: the drawing process starts at once; with one,
+    # when a shard is assembled rather than copied (``_run_engine``), since a build that
+    # copies every shard keeps its figures (an idle process slowed it by 0.2 s)
+    plotting = nullcontext(drawer) if drawer is not None else plot_process(start=cache_dir is None)
+    with locked(out_dir), plotting as drawer:
         recover(out_dir, beside)
         if engine == "local" and jobs > 1 and len(seeds) > shard_size:  # shards for a pool
             start_forkserver()
@@ -225,7 +216,7 @@ def _available_memory() -> int:
 
 def _run_engine(
     specs: list[ShardSpec], engine: str, ray_address: str | None, jobs: int, progress: bool, total: int, verbose: bool,
-    drawer: stats.PlotProcess | None = None,
+    drawer: PlotProcess | None = None,
 ) -> list[ShardResult]:
     """Every shard's result, in plan order, from the chosen engine; the plot process
     starts once a shard was assembled (the figures will change)."""
@@ -366,7 +357,7 @@ def _relative(path: str, out_dir: Path) -> str:
 
 def _dataset_files(
     stage: Path, card: Path, out_dir: Path, splits: dict[str, dict[str, Any]], results: list[ShardResult],
-    cache_dir: Path | None = None, drawer: stats.PlotProcess | None = None,
+    cache_dir: Path | None = None, drawer: PlotProcess | None = None,
 ) -> tuple[str, str]:
     """The new card and ``croissant.json`` (``commit`` writes both), and the plots inside the staged corpus.
 
