@@ -37,3 +37,18 @@ def test_validate_command_imports_no_pandas() -> None:
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
     # a refused import shows as a line too, but nothing of pandas' own loads
     assert not any(name.startswith("pandas.") for name in imported)
+
+
+def test_build_command_imports_no_pandas(tmp_path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for seed in (ROOT / "seeds").glob("*.txt"):
+        (seeds / seed.name).write_bytes(seed.read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kronika.cli", "build", "--seeds", str(seeds),
+         "--out", str(tmp_path / "out" / "corpus"), "--no-cache", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert not any(name.startswith("pandas.") for name in imported)

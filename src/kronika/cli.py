@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 MAX_PROBLEMS_SHOWN = 200
+_console = False  # set by ``run``: the process is the console command, not a library caller
 
 
 def run() -> None:
@@ -31,10 +32,8 @@ def run() -> None:
     by object took about 0.8 s after a build, time a user waits for nothing.
     A build or a validation starts without pandas (``kronika.startup``).
     """
-    if sys.argv[1:2] in (["build"], ["validate"]):
-        from kronika.startup import skip_pandas_probe
-
-        skip_pandas_probe()
+    global _console
+    _console = True
     try:
         code = main()
         sys.stdout.flush()
@@ -121,7 +120,17 @@ def _build(args: argparse.Namespace) -> int:
 
     # the plot process first: matplotlib loads (0.4-0.7 s) while the build is imported
     with plot_process(start=args.no_cache or args.cache is None) as drawer:
+        _without_pandas()
         return _run_build(args, drawer)
+
+
+def _without_pandas() -> None:
+    """A build or a validation run from the console (``run``) starts without pandas
+    (``kronika.startup``); library callers of ``main`` are left alone."""
+    if _console:
+        from kronika.startup import skip_pandas_probe
+
+        skip_pandas_probe()
 
 
 def _run_build(args: argparse.Namespace, drawer: PlotProcess | None) -> int:
@@ -162,6 +171,7 @@ def _failed(out: Path, reasons: str) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    _without_pandas()
     from kronika.validate import validate_path
 
     problems = validate_path(args.path)
