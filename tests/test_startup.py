@@ -52,3 +52,24 @@ def test_build_command_imports_no_pandas(tmp_path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
     assert not any(name.startswith("pandas.") for name in imported)
+
+
+def test_a_build_from_the_cache_loads_no_morphology(tmp_path) -> None:
+    """Every shard from the cache: the gold pass's anchor index comes from the cache too,
+    so neither Morfeusz nor simplemma is imported, and the output is the same."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for seed in (ROOT / "seeds").iterdir():  # the seed and its gold file
+        (seeds / seed.name).write_bytes(seed.read_bytes())
+    command = [sys.executable, "-X", "importtime", "-m", "kronika.cli", "build", "--seeds", str(seeds),
+               "--out", str(tmp_path / "out" / "corpus"), "--cache", str(tmp_path / "cache"), "--quiet"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert list((tmp_path / "cache" / "goldpass").glob("*.json"))
+    before = {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines() if line.startswith("import time:")}
+    assert not imported & {"morfeusz2", "simplemma"}
+    after = {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert after == before

@@ -27,6 +27,9 @@ SCORE = 0.95
 _RUN = re.compile(r"[^\W_]+")
 
 
+AnchorIndex = tuple[tuple[int, ...], dict[str, list[int]]]  # see ``GoldPass.anchor_index``
+
+
 class GoldPass:
     """Longest match of the gold entries' forms, on one line, in any language."""
 
@@ -34,7 +37,13 @@ class GoldPass:
         self.entries = tuple(sorted_entries(entries))
         self._lexicons: dict[bool, Lexicon] = {}
         self._form_functions: dict[bool, object] = {}
-        self._index: tuple[tuple[int, ...], dict[str, list[int]]] | None = None
+        self._index: AnchorIndex | None = None
+
+    def use_index(self, index: AnchorIndex) -> None:
+        """``anchor_index()`` of these entries as an earlier process computed it: the build
+        keeps it in its cache, since computing it loads Morfeusz (about 0.3 s), which a
+        build whose every shard comes from the cache needs for nothing else."""
+        self._index = index
 
     def annotate(self, text: str, language: str) -> list[Mention]:
         if not self.entries:
@@ -62,13 +71,13 @@ class GoldPass:
         file re-assembles only the shards that hold one of its names)."""
         if not self.entries:
             return ()
-        always, by_anchor = self._anchor_index()
+        always, by_anchor = self.anchor_index()
         found = set(always)
         for word in by_anchor.keys() & vocabulary:
             found.update(by_anchor[word])
         return tuple(self.entries[i] for i in sorted(found))
 
-    def _anchor_index(self) -> tuple[tuple[int, ...], dict[str, list[int]]]:
+    def anchor_index(self) -> AnchorIndex:
         """Entries (by position) whose forms start with no run (any text might match
         them), and first run -> entries with a form starting with it; every form the
         entry gives in Polish and as written counts."""

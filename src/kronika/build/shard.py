@@ -70,7 +70,7 @@ def run_shard(spec: ShardSpec) -> ShardResult:
         result.seconds = tools.take_seconds()
         return result
     shards = ShardCache(Path(spec.cache_dir) / "shards")
-    keys = shard_keys(spec, tools.fingerprint, tools.gold_pass)
+    keys = shard_keys(spec, tools.fingerprint, _with_cached_index(Path(spec.cache_dir), tools))
     stored = shards.get(keys.key, spec) if keys else None
     if stored is not None:
         return stored
@@ -92,6 +92,33 @@ def run_shard(spec: ShardSpec) -> ShardResult:
     return result
 
 
+def _with_cached_index(cache_dir: Path, tools: Tools) -> GoldPass:
+    """``tools.gold_pass`` with its anchor index read from the cache, or computed and
+    kept there (keyed by the annotators and the gold entries, like the layers)."""
+    gold = tools.gold_pass
+    if not gold.entries:
+        return gold
+    key = hashlib.sha256(f"{GOLD_INDEX_FORMAT}\0{tools.fingerprint}\0{entries_digest(gold.entries)}".encode()).hexdigest()
+    path = cache_dir / "goldpass" / f"{key}.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        always, by_anchor = tuple(stored["always"]), stored["by_anchor"]
+        positions = [*always, *(i for ids in by_anchor.values() for i in ids)]
+        if all(isinstance(i, int) and 0 <= i < len(gold.entries) for i in positions):
+            gold.use_index((always, by_anchor))
+            return gold
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # missing or unreadable: computed again
+    always, by_anchor = gold.anchor_index()
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs speed
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"always": list(always), "by_anchor": by_anchor}, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    return gold
+
+
+GOLD_INDEX_FORMAT = 1
 # Bump when what a stored shard holds changes (2: num_bytes from the written file).
 RESULT_FORMAT = 2
 GC_FIRST_GENERATION = 20_000
