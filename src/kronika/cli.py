@@ -110,16 +110,17 @@ def _positive(value: str) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kronika.preflight import ToolsMissing, check_tools
-
-    try:  # before importing the build, which imports the annotators
-        check_tools()
-    except ToolsMissing as err:
-        return _failed(args.out, str(err))
     from kronika.plots import plot_process
 
-    # the plot process first: matplotlib loads (0.4-0.7 s) while the build is imported
+    # the plot process first: matplotlib loads (0.4-0.7 s) while pyarrow and the build
+    # are imported (it touches nothing; if the build stops here, it is killed)
     with plot_process(start=args.no_cache or args.cache is None) as drawer:
+        from kronika.preflight import ToolsMissing, check_tools
+
+        try:  # before importing the build, which imports the annotators
+            check_tools()
+        except ToolsMissing as err:
+            return _failed(args.out, str(err))
         _without_pandas()
         return _run_build(args, drawer)
 
