@@ -119,7 +119,7 @@ def test_plots_change_with_the_data(dataset: Path, tmp_path: Path) -> None:
 def test_cached_plots_are_copied_without_drawing(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     figures = stats.compute(dataset / "corpus")
     drawn = stats.write_plots(dataset / "corpus", tmp_path / "a", stats=figures, cache=tmp_path / "cache")
-    monkeypatch.setattr(stats, "_draw", lambda *args: pytest.fail("unchanged figures were drawn again"))
+    monkeypatch.setattr(stats, "draw_plots", lambda *args: pytest.fail("unchanged figures were drawn again"))
     copied = stats.write_plots(dataset / "corpus", tmp_path / "b", stats=figures, cache=tmp_path / "cache")
     assert [p.read_bytes() for p in copied] == [p.read_bytes() for p in drawn]
     other = json.loads(json.dumps(figures))

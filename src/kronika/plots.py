@@ -26,9 +26,10 @@ PLOT_VERSION = 1  # bump when the drawing code changes: cached PNGs are keyed by
 DPI = 100
 
 
-def _draw(
+def draw_plots(
     out_dir: Path, labels: dict[str, list[int]], splits: list[str], languages: list[tuple[str, dict[str, int]]]
 ) -> list[Path]:
+    """Draw ``PLOTS`` into ``out_dir`` in this process (``stats.write_plots`` pins what they show)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -104,7 +105,7 @@ def _serve_plots() -> int:
     if not line.strip():
         return 0
     request = json.loads(line)
-    _draw(Path(request["out_dir"]), request["labels"], request["splits"], [tuple(x) for x in request["languages"]])
+    draw_plots(Path(request["out_dir"]), request["labels"], request["splits"], [tuple(x) for x in request["languages"]])
     return 0
 
 
@@ -138,10 +139,11 @@ def _save(plt: Any, fig: Any, path: Path) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
-    return _write(path, buffer.getvalue())
+    return write_file(path, buffer.getvalue())
 
 
-def _write(path: Path, data: bytes) -> Path:
+def write_file(path: Path, data: bytes) -> Path:
+    """``data`` into ``path`` atomically (a temporary file beside it, then a rename)."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)

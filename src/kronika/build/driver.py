@@ -21,7 +21,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +36,11 @@ from kronika.build.shard import ShardResult
 from kronika.duplicates import SignatureCache, clusters
 from kronika.goldpass import GOLD_PASS
 from kronika.gold import gold_path, load_gold_file
-from kronika.plots import PlotProcess, plot_process
 from kronika.ingest import SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.layers import EnvironmentFailure, describe_tools, gold_lexicon, registered
 from kronika.registry import RegistryError
 from kronika.output import OutputError, check_output, commit, locked, recover, staging
+from kronika.plots import PlotProcess, plot_process
 from kronika.preflight import ToolsMissing, check_tools
 from kronika.record import CONFIGS, sha256_file
 from kronika.splits import RULE as SPLIT_RULE
