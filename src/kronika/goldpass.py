@@ -39,6 +39,10 @@ class GoldPass:
         self._form_functions: dict[bool, object] = {}
         self._index: AnchorIndex | None = None
 
+    @property
+    def indexed(self) -> bool:
+        return self._index is not None
+
     def use_index(self, index: AnchorIndex) -> None:
         """``anchor_index()`` of these entries as an earlier process computed it: the build
         keeps it in its cache, since computing it loads Morfeusz (about 0.3 s), which a

@@ -72,9 +72,6 @@ class MentionTable:
     def __init__(self) -> None:
         self.columns: dict[str, list[Any]] = {name: [] for name in _MENTION_FIELDS}
 
-    def __len__(self) -> int:
-        return len(self.columns["doc_id"])
-
     def add(self, row: dict[str, Any], sentences: list[tuple[int, int]] | None = None) -> None:
         """Append one row per entity of the document ``row``."""
         entities = row["entities"]

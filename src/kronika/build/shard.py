@@ -33,7 +33,7 @@ from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automa
 from kronika.lexicon import entries_digest
 from kronika.splits import SPLITS
 from kronika.views import MentionTable, SentenceTable, sentence_spans
-from kronika.write import config_schema, config_table, write_parquet, writer_fingerprint
+from kronika.write import config_schema, config_table, write_parquet, write_text, writer_fingerprint
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _with_cached_index(cache_dir: Path, tools: Tools) -> GoldPass:
     """``tools.gold_pass`` with its anchor index read from the cache, or computed and
     kept there (keyed by the annotators and the gold entries, like the layers)."""
     gold = tools.gold_pass
-    if not gold.entries:
+    if not gold.entries or gold.indexed:  # once per process, not per shard
         return gold
     key = hashlib.sha256(f"{GOLD_INDEX_FORMAT}\0{tools.fingerprint}\0{entries_digest(gold.entries)}".encode()).hexdigest()
     path = cache_dir / "goldpass" / f"{key}.json"
@@ -111,10 +111,7 @@ def _with_cached_index(cache_dir: Path, tools: Tools) -> GoldPass:
         pass  # missing or unreadable: computed again
     always, by_anchor = gold.anchor_index()
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs speed
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"always": list(always), "by_anchor": by_anchor}, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, json.dumps({"always": list(always), "by_anchor": by_anchor}, ensure_ascii=False))
     return gold
 
 
