@@ -35,6 +35,21 @@ def test_tokenize_polish(text: str, expected: list[str]) -> None:
     assert [text[s:e] for s, e in tokenize(text)] == expected
 
 
+def test_abbreviation_trie_matches_what_the_flat_alternation_matches() -> None:
+    """The trie in TOKEN_RE picks the longest abbreviation, as the alternation sorted
+    by length did, whatever the case and whatever follows."""
+    import re
+
+    from kronika.tokens import ABBREVIATIONS, TOKEN_RE, _ABBREV
+
+    flat = "|".join(re.escape(a) for a in sorted(set(ABBREVIATIONS), key=len, reverse=True))
+    old = re.compile(TOKEN_RE.pattern.replace(_ABBREV, flat), re.VERBOSE)
+    for a in ABBREVIATIONS:
+        for form in {a, a.lower(), a.upper(), a.capitalize()}:
+            for text in (form, f"x {form}x", f"{form}{form}", f"({form} Nowak)", form[:-1], f"{form[:-1]}s.", f"a{form}"):
+                assert [m.span() for m in TOKEN_RE.finditer(text)] == [m.span() for m in old.finditer(text)], text
+
+
 def test_tokenize_window_and_offsets() -> None:
     text = "Ala ma kota. Kot ma Alę."
     tokens = tokenize(text, 13, 24)

@@ -232,6 +232,7 @@ class _Doc:
         self.tokens = tokens_of(text)
         self.words = [t for _s, _e, t in self.tokens]
         self.vocab = frozenset(self.words)
+        self.cap = [w[:1].isupper() and w[:1].isalpha() for w in self.words]  # ``is_cap`` of each token
         self.initial = self._initial_flags()
         self.per_starts: set[int] = set()  # starts of lexicon person mentions (set by the rules)
 
@@ -253,13 +254,17 @@ class _Doc:
         return self.text[self.tokens[i - 1][1] : self.tokens[i][0]] if i else ""
 
     def _initial_flags(self) -> list[bool]:
-        flags: list[bool] = []
-        for i, w in enumerate(self.words):
-            if i == 0 or "\n" in self.gap(i):
+        """Whether each token starts a line or a sentence (after quotes and dashes);
+        ``gap`` inlined, as this visits every token of the article."""
+        words, tokens, find = self.words, self.tokens, self.text.find
+        flags = [True] if words else []
+        for i in range(1, len(words)):
+            end, start = tokens[i - 1][1], tokens[i][0]
+            if start > end and find("\n", end, start) >= 0:
                 flags.append(True)
                 continue
-            prev = self.words[i - 1]
-            if prev == "." and i > 1 and self.words[i - 2].lower() in ABBREVIATIONS and self.gap(i - 1) == "":
+            prev = words[i - 1]
+            if prev == "." and i > 1 and tokens[i - 2][1] == tokens[i - 1][0] and words[i - 2].lower() in ABBREVIATIONS:
                 flags.append(False)
                 continue
             flags.append(prev in SENTENCE_END or (prev in OPENERS and flags[i - 1]) or prev == ":")
@@ -292,8 +297,7 @@ class Words:
 
 
 def is_cap(doc: _Doc, i: int) -> bool:
-    t = doc.words[i]
-    return t[:1].isupper() and t[:1].isalpha()
+    return doc.cap[i]
 
 
 def strip_foreign(doc: _Doc, text: str) -> str:
@@ -390,8 +394,10 @@ class Candidates:
         only make a mention longer than a mention may be)."""
         runs: list[list[int]] = []
         cur: list[int] = []
-        n = len(doc.words)
+        n, cap = len(doc.words), doc.cap
         for i in range(n):
+            if not cur and not cap[i]:
+                continue  # no run open and none starts here: nothing below would happen
             joinable = bool(cur) and doc.gap(i) in (" ", "\u00a0")
             if self._is_cap(doc, i) and len(doc.words[i]) <= MAX_MENTION_CHARS:
                 if cur and not joinable:

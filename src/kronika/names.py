@@ -46,6 +46,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -207,6 +208,7 @@ def read_heads(text: str) -> dict[str, str]:
     return heads
 
 
+@lru_cache(maxsize=1 << 16)  # news repeats its names: anyascii was a tenth of this layer
 def derived_id(label: str, lemma: str) -> str:
     """``<LABEL>-<ASCII words of the lemma>``; Cyrillic (any script) through anyascii."""
     from anyascii import anyascii
@@ -767,19 +769,23 @@ class NameAnnotator:
             return {LEXICON_LAYER: [], CAPS_LAYER: []}
         pack = self.pack(language)
         toks = tokenize(text, language)
-        lex, covered = _lexicon_pass(pack, text, toks)
-        caps = _caps_pass(pack, text, toks, covered, lex)
+        words = [t for _s, _e, t in toks]
+        # the only tokens the capitalised-run passes visit, found in one pass over the words
+        cands = [i for i, w in enumerate(words) if w[:1].isupper() or w in CONNECTORS]
+        lex, covered = _lexicon_pass(pack, text, toks, words)
+        caps = _caps_pass(pack, text, toks, covered, lex, cands)
         return {LEXICON_LAYER: lex, CAPS_LAYER: caps}
 
 
-def _lexicon_pass(pack: LanguagePack, text: str, toks: list[tuple[int, int, str]]) -> tuple[list[Mention], bytearray]:
+def _lexicon_pass(
+    pack: LanguagePack, text: str, toks: list[tuple[int, int, str]], words: list[str]
+) -> tuple[list[Mention], bytearray]:
     """Longest lexicon match at each token, left to right; ``covered`` marks used tokens.
 
     Only tokens that start some entry are visited (found by one comprehension), so the
     Python loop runs over candidates, not over every word of the article.
     """
     morph, index, first_len = pack.morph, pack.index, pack.first_len
-    words = [t for _s, _e, t in toks]
     seqs: tuple[list[str], ...] = (words,)
     if morph.keyed:
         # lemmatise only words that begin like some entry word (lemmas keep the start),
@@ -849,13 +855,14 @@ def _sentence_initial(toks: list[tuple[int, int, str]], i: int, text: str) -> bo
     return toks[k][2] in SENTENCE_END
 
 
-def _runs(pack: LanguagePack, text: str, toks: list[tuple[int, int, str]], covered: bytearray) -> list[list[int]]:
+def _runs(
+    pack: LanguagePack, text: str, toks: list[tuple[int, int, str]], covered: bytearray, cands: list[int]
+) -> list[list[int]]:
     """Maximal runs of capitalised, uncovered, adjacent tokens (inner connectors allowed).
 
-    Only capitalised tokens and connectors are visited (one comprehension finds them).
+    Only ``cands``, the capitalised tokens and connectors, are visited.
     """
     n = len(toks)
-    cands = [i for i, (_s, _e, w) in enumerate(toks) if w[:1].isupper() or w in CONNECTORS]
     runs: list[list[int]] = []
     cur: list[int] = []
     for i in cands:
@@ -902,12 +909,15 @@ def _trim(pack: LanguagePack, text: str, toks: list[tuple[int, int, str]], run: 
 
 
 def _caps_pass(
-    pack: LanguagePack, text: str, toks: list[tuple[int, int, str]], covered: bytearray, lex: list[Mention]
+    pack: LanguagePack, text: str, toks: list[tuple[int, int, str]], covered: bytearray, lex: list[Mention],
+    cands: list[int],
 ) -> list[Mention]:
-    """Unknown capitalised runs and head phrases, labelled by context, with base forms."""
-    doc = frozenset(t for _s, _e, t in toks if t[:1].isupper())
+    """Unknown capitalised runs and head phrases, labelled by context, with base forms;
+    ``cands``: the indices of the capitalised tokens and connectors."""
+    capitalised = [i for i in cands if toks[i][2][:1].isupper()]
+    doc = frozenset(toks[i][2] for i in capitalised)
     runs = []
-    for run in _runs(pack, text, toks, covered):
+    for run in _runs(pack, text, toks, covered, cands):
         words = [toks[i][2] for i in run]
         if len(run) > MAX_RUN_WORDS or (len(run) >= 3 and all(w.isupper() for w in words)):
             continue
@@ -930,13 +940,13 @@ def _caps_pass(
         start, end = toks[run[0]][0], toks[run[-1]][1]
         lemma = pack.morph.lemma(words, label, doc)
         out.append(Mention(start, end, text[start:end], label, lemma, derived_id(label, lemma), CAPS_LAYER))
-    out.extend(_head_phrases(pack, text, toks, covered, lex, doc))
+    out.extend(_head_phrases(pack, text, toks, covered, lex, doc, capitalised))
     return out
 
 
 def _head_phrases(
     pack: LanguagePack, text: str, toks: list[tuple[int, int, str]], covered: bytearray,
-    lex: list[Mention], doc: frozenset[str],
+    lex: list[Mention], doc: frozenset[str], capitalised: list[int],
 ) -> list[Mention]:
     """Organisation/place/event phrases built on a head word: "Верховный суд Пакистана",
     "Министерство иностранных дел", "Evropská komise": a capitalised word, at most two
@@ -945,7 +955,7 @@ def _head_phrases(
     lex_at = {m.start: m for m in lex}
     out: list[Mention] = []
     n = len(toks)
-    for i in [i for i, (_s, _e, w) in enumerate(toks) if w[:1].isupper() and not covered[i]]:
+    for i in [i for i in capitalised if not covered[i]]:
         first = toks[i][2]
         if not first[:1].isalpha() or first.isupper():
             continue

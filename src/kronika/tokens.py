@@ -45,7 +45,35 @@ ABBREVIATIONS = lang.every_word("abbreviations.txt")
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _WORD = rf"[\w{_MARKS}]+"
 _EMOJI_TAIL = r"(?:\u200d\S|[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f])*"
-_ABBREV = "|".join(re.escape(a) for a in sorted(set(ABBREVIATIONS), key=len, reverse=True))
+
+
+def longest_first(words: Iterable[str]) -> str:
+    """A regex matching the longest of ``words`` (lowercase; used under ``(?i)``) at a position.
+
+    Written as a trie (``d(?:oc\\.|r\\.)``) rather than a flat alternation: ``re``
+    tries a flat one branch by branch at every word start. Each node tries its
+    longer continuations before it may stop, so the match is the longest word,
+    as with the alternation sorted by length.
+    """
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and "" not in node else f"(?:{'|'.join(branches)})"
+        return f"{body}?" if "" in node else body
+
+    return pattern(trie)
+
+
+# Lowercase, so that no two branches of a node match the same letter under (?i).
+_ABBREV = longest_first({a.lower() for a in ABBREVIATIONS})
 # The abbreviations' first letters, checked first: most positions fail there cheaply.
 _ABBREV_FIRST = "".join(sorted({a[0].lower() for a in ABBREVIATIONS}))
 TOKEN_RE = re.compile(
