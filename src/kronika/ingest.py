@@ -145,14 +145,12 @@ def seed_bytes(path: Path, root: Path) -> bytes:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
             size = _check_kind(path, os.fstat(fd))
-        except SeedError:
-            os.close(fd)
-            raise
-        with os.fdopen(fd, "rb") as handle:
             # asking for the bound itself would allocate 20 MB for every seed
-            raw = handle.read(size + 1)
+            raw = _read_up_to(fd, size + 1)
             if len(raw) > size:  # it grew since the fstat
-                raw += handle.read(MAX_SEED_BYTES - size)
+                raw += _read_up_to(fd, MAX_SEED_BYTES - size)
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise SeedError(path, "vanished during the build (no such file)") from None
     except OSError as err:
@@ -160,6 +158,16 @@ def seed_bytes(path: Path, root: Path) -> bytes:
     if len(raw) > MAX_SEED_BYTES:
         raise SeedError(path, f"grew past {MAX_SEED_BYTES:,} bytes while it was read")
     return raw
+
+
+def _read_up_to(fd: int, size: int) -> bytes:
+    """At most ``size`` bytes, fewer only at the end of the file (``os.read`` on the
+    descriptor: a buffered file object per seed cost as much as the read itself)."""
+    parts = []
+    while size > 0 and (part := os.read(fd, size)):
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def _check_kind(path: Path, info: os.stat_result) -> int:
