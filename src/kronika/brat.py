@@ -95,26 +95,16 @@ def to_ann(doc: AnnotatedText) -> str:
 
 def write(docs: Iterable[AnnotatedText], folder: Path) -> None:
     """``<id>.txt`` and ``<id>.ann`` per document (each written atomically), and ``annotation.conf``."""
-    from kronika.write import write_text
+    from kronika.atomic import write_text
 
     if folder.exists() and not folder.is_dir():
         raise ExchangeError(f"{folder}: --out must be a folder for brat")
     layers: set[str] = set()
     for doc in docs:
-        _write_exact(folder / f"{doc.doc_id}.txt", doc.text)
+        write_text(folder / f"{doc.doc_id}.txt", doc.text)  # bytes as they are: no newline translation
         write_text(folder / f"{doc.doc_id}.ann", to_ann(doc))
         layers.update(m.source for m in doc.mentions if m.source)
     write_text(folder / "annotation.conf", annotation_conf(layers))
-
-
-def _write_exact(path: Path, text: str) -> None:
-    """Write text with no newline translation, atomically."""
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(text.encode("utf-8"))
-    os.replace(tmp, path)
 
 
 def read(folder: Path, text_of: TextOf) -> list[AnnotatedText]:

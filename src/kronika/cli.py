@@ -189,7 +189,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _schema(args: argparse.Namespace) -> int:
     from kronika.record import SCHEMAS, schema_text
-    from kronika.write import write_text
+    from kronika.atomic import write_text
 
     for name in SCHEMAS:
         write_text(args.out / name, schema_text(name))

@@ -40,6 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kronika.atomic import write_bytes
 from kronika.record import ENTITY_ID_PATTERN, LABELS, MAX_MENTION_CHARS, Mention
 from kronika.sentences import split_sentences
 from kronika.tokens import bio_to_spans, spans_to_bio, tokenize_spans
@@ -366,20 +367,13 @@ def card_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def write_model(folder: Path, result: TrainResult, card: dict[str, Any]) -> None:
     """Write the three files of a model folder (each through a temporary file)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / MODEL_FILE, result.model_bytes)
-    _write(folder / GAZETTEER_FILE, _json_bytes(result.gazetteer.to_json()))
-    _write(folder / CARD_FILE, _json_bytes(card))
+    write_bytes(folder / MODEL_FILE, result.model_bytes)
+    write_bytes(folder / GAZETTEER_FILE, _json_bytes(result.gazetteer.to_json()))
+    write_bytes(folder / CARD_FILE, _json_bytes(card))
 
 
 def _json_bytes(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------ prediction

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import unicodedata
 from collections import defaultdict
@@ -27,6 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from kronika.atomic import write_text
 
 BANDS, ROWS = 14, 8
 SHINGLE_WORDS = 5
@@ -185,10 +186,10 @@ class SignatureCache:
             return
         try:
             if self._added:
-                _store(self.folder / "index.json", json.dumps({k: [v.exact, list(v.bands)] for k, v in sorted(self._known.items())}))
+                write_text(self.folder / "index.json", json.dumps({k: [v.exact, list(v.bands)] for k, v in sorted(self._known.items())}))
                 self._added = False
             if len(verdicts) != self._verdicts_read:
-                _store(self.folder / "verdicts.json", json.dumps(verdicts, sort_keys=True))
+                write_text(self.folder / "verdicts.json", json.dumps(verdicts, sort_keys=True))
         except OSError:
             pass
 
@@ -202,8 +203,3 @@ class SignatureCache:
         return data if isinstance(data, dict) else {}
 
 
-def _store(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

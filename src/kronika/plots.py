@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kronika.atomic import write_bytes
+
 PLOTS = ("labels.png", "languages.png")
 
 FIGSIZE = (8.0, 4.5)
@@ -139,15 +141,7 @@ def _save(plt: Any, fig: Any, path: Path) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
-    return write_file(path, buffer.getvalue())
-
-
-def write_file(path: Path, data: bytes) -> Path:
-    """``data`` into ``path`` atomically (a temporary file beside it, then a rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_bytes(path, buffer.getvalue())
 
 
 @contextmanager

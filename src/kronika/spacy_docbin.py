@@ -183,13 +183,9 @@ def to_bytes(docs: Iterable[AnnotatedText]) -> bytes:
 
 
 def write(docs: Iterable[AnnotatedText], path: Path) -> None:
-    import os
+    from kronika.atomic import write_bytes
 
-    data = to_bytes(docs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes(path, to_bytes(docs))
 
 
 def read(path: Path, text_of: TextOf) -> list[AnnotatedText]:

@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kronika.corpus_files import manifest, shards, split_rank
-from kronika.plots import PLOT_VERSION, PLOTS, PlotProcess, draw_plots, write_file
+from kronika.atomic import write_bytes
+from kronika.plots import PLOT_VERSION, PLOTS, PlotProcess, draw_plots
 from kronika.record import ENTITY_STATUSES, LABELS
 
 START = "<!-- kronika:stats:start -->"
@@ -350,7 +351,7 @@ def write_plots(
     languages = list(s["languages"].items())[:20]
     kept = cache / "plots" / _plot_key(labels, splits, languages) if cache else None
     if kept is not None and all((kept / name).is_file() for name in PLOTS):
-        return [write_file(out_dir / name, (kept / name).read_bytes()) for name in PLOTS]
+        return [write_bytes(out_dir / name, (kept / name).read_bytes()) for name in PLOTS]
     written = (drawer.draw(out_dir, labels, splits, languages) if drawer else None) or draw_plots(out_dir, labels, splits, languages)
     if kept is not None:
         _keep(written, kept)
@@ -369,7 +370,7 @@ def _keep(written: list[Path], kept: Path) -> None:
     try:
         kept.mkdir(parents=True, exist_ok=True)
         for path in written:
-            write_file(kept / path.name, path.read_bytes())
+            write_bytes(kept / path.name, path.read_bytes())
     except OSError:
         pass
 

@@ -7,7 +7,6 @@ rows in the order given) and atomic (temporary name, then ``os.replace``).
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import yaml
 
+from kronika.atomic import write_text
 from kronika.record import CONFIGS, arrow_schema, card_features, class_names, hf_features
 
 # Fixed writer settings: changing any of them changes the bytes of every shard.
@@ -94,15 +94,6 @@ def write_parquet(table: pa.Table, path: Path | str) -> int:
 
 def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
-
-
-def write_text(path: Path, text: str) -> None:
-    """``text`` into ``path`` atomically; the temporary file is named by the process,
-    so workers writing one cache file at once do not write into each other's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------- card

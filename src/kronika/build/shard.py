@@ -33,7 +33,8 @@ from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automa
 from kronika.lexicon import entries_digest
 from kronika.splits import SPLITS
 from kronika.views import MentionTable, SentenceTable, sentence_spans
-from kronika.write import config_schema, config_table, write_parquet, write_text, writer_fingerprint
+from kronika.atomic import write_text
+from kronika.write import config_schema, config_table, write_parquet, writer_fingerprint
 
 
 @dataclass
