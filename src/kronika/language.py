@@ -202,7 +202,6 @@ _NOISE = re.compile(
     r"|\b[\w-]{2,63}+(?:\.[\w-]{1,63}+){0,%d}\.(?:com|org|net|info|gov|edu|eu|io|[a-z]{2})\b(?:/\S*)?" % _LABELS
 )
 _DOT_LOWER = re.compile(r"\.[a-z]")
-_LETTER = re.compile(r"[^\W\d_]")
 _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 
@@ -211,10 +210,6 @@ def tool_versions() -> dict[str, str]:
     dataset metadata ("missing" for one that is not installed)."""
     entry = registry.get(ANNOTATOR)
     return {dist: registry.package_version(dist, "missing") for dist in entry.packages.values()}
-
-
-def count_letters(text: str) -> int:
-    return len(_LETTER.findall(text))
 
 
 def _strip_noise(text: str) -> str:
