@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -40,6 +41,7 @@ def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None, s
            "--jobs", str(jobs), "--quiet", "--report", str(report)]
     cmd += ["--cache", str(cache)] if cache else ["--no-cache"]
     env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    cpu_before = psutil.cpu_times()
     started = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
     peak: list[int] = [0]
@@ -47,12 +49,26 @@ def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None, s
     watcher.start()
     proc.wait()  # the clock stops when the build ends, not at the watcher's next poll (0.2 s)
     wall = time.perf_counter() - started
+    cpu = psutil.cpu_times()
     watcher.join()
     if proc.returncode:
         raise SystemExit(f"build failed: {' '.join(cmd)}")
     # command_seconds: the whole command, start-up and exit included (what a user waits for);
     # wall_seconds in the build report covers only the build itself.
-    return {**json.loads(report.read_text()), "command_seconds": round(wall, 2), "peak_rss_mb": round(peak[0] / 2**20, 1)}
+    # busy/idle: the whole machine's core-seconds during the command (every process of the
+    # build, fork server and helpers included; anything else running counts too)
+    busy, idle = _core_seconds(cpu, ("user", "nice", "system", "irq", "softirq")), _core_seconds(cpu, ("idle", "iowait"))
+    busy -= _core_seconds(cpu_before, ("user", "nice", "system", "irq", "softirq"))
+    idle -= _core_seconds(cpu_before, ("idle", "iowait"))
+    return {
+        **json.loads(report.read_text()), "command_seconds": round(wall, 2), "peak_rss_mb": round(peak[0] / 2**20, 1),
+        "busy_core_seconds": round(busy, 2), "idle_core_seconds": round(idle, 2),
+    }
+
+
+def _core_seconds(times: Any, fields: tuple[str, ...]) -> float:
+    """The sum of those fields of ``psutil.cpu_times()`` (steal and guest time are neither)."""
+    return sum(getattr(times, name, 0.0) for name in fields)
 
 
 def _watch_rss(proc: psutil.Popen, peak: list[int]) -> None:
@@ -83,12 +99,16 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
     n = flatten(args.news, seeds)
     runs: dict[int, list[float]] = {1: [], 2: []}
     builds: dict[int, list[float]] = {1: [], 2: []}
+    busy: dict[int, list[float]] = {1: [], 2: []}
+    idle: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(args.repeat):
         for jobs in (1, 2):
             shutil.rmtree(work / f"j{jobs}", ignore_errors=True)
             result = run_build(seeds, work / f"j{jobs}" / "corpus", jobs)
             runs[jobs].append(result["command_seconds"])
             builds[jobs].append(result["wall_seconds"])
+            busy[jobs].append(result["busy_core_seconds"])
+            idle[jobs].append(result["idle_core_seconds"])
     one, two = statistics.median(runs[1]), statistics.median(runs[2])
     # The machine's speed drifts between minutes; a 1-job run and the 2-job run
     # right after it see the same machine, so the speed-up is the median of pairs.
@@ -105,6 +125,9 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
         "speedup_per_pair": [round(r, 2) for r in pairs],
         "build_clock_articles_per_second_per_core": round(n / statistics.median(builds[1]), 1),
         "build_clock_speedup_1_to_2": round(statistics.median(build_pairs), 2),
+        # what 2 jobs cost beyond 1 (CPU) and leave unused (idle cores): why the speed-up is below 2
+        "busy_core_seconds": busy,
+        "idle_core_seconds": idle,
         "identical_output": _tree(work / "j1" / "corpus") == _tree(work / "j2" / "corpus"),
     }
 
