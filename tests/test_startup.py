@@ -1,4 +1,5 @@
-"""A build or validation starts without pandas, and pandas still works after (kronika.startup)."""
+"""A build or validation starts without pandas and imports pyarrow without numpy; both
+still import afterwards (kronika.startup)."""
 
 from __future__ import annotations
 
@@ -22,24 +23,47 @@ print("ok")
 """
 
 
+NUMPY_PROBE = """
+import sys
+from kronika.startup import pyarrow_without_numpy
+pyarrow_without_numpy()
+import pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
+assert "numpy" not in sys.modules, "pyarrow imported numpy"
+table = pa.Table.from_pylist([{"a": 1, "b": "x"}, {"a": 2, "b": None}])
+assert pc.sum(table["a"]).as_py() == 3 and table["b"].null_count == 1
+import numpy as np
+assert int(np.arange(3).sum()) == 3
+try:
+    table["a"].to_numpy()
+except ImportError:
+    print("ok")
+"""
+
+
+def test_pyarrow_without_numpy_works_and_numpy_still_imports() -> None:
+    done = subprocess.run([sys.executable, "-c", NUMPY_PROBE], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
 def test_pandas_is_skipped_then_works() -> None:
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 
 
-def test_validate_command_imports_no_pandas() -> None:
+def test_validate_command_imports_neither_pandas_nor_numpy() -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "kronika.cli", "validate", str(ROOT / "corpus")],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
-    # a refused import shows as a line too, but nothing of pandas' own loads
-    assert not any(name.startswith("pandas.") for name in imported)
+    # a refused import shows as a line too, but nothing of pandas' or numpy's own loads
+    assert not any(name.startswith(("pandas.", "numpy.")) for name in imported)
 
 
-def test_build_command_imports_no_pandas(tmp_path) -> None:
+def test_build_command_imports_neither_pandas_nor_numpy(tmp_path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     for seed in (ROOT / "seeds").glob("*.txt"):
@@ -51,7 +75,7 @@ def test_build_command_imports_no_pandas(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
-    assert not any(name.startswith("pandas.") for name in imported)
+    assert not any(name.startswith(("pandas.", "numpy.")) for name in imported)
 
 
 def test_a_build_from_the_cache_loads_no_morphology(tmp_path) -> None:

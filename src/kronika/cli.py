@@ -115,22 +115,24 @@ def _build(args: argparse.Namespace) -> int:
     # the plot process first: matplotlib loads (0.4-0.7 s) while pyarrow and the build
     # are imported (it touches nothing; if the build stops here, it is killed)
     with plot_process(start=args.no_cache or args.cache is None) as drawer:
+        _lean_start()
         from kronika.preflight import ToolsMissing, check_tools
 
         try:  # before importing the build, which imports the annotators
             check_tools()
         except ToolsMissing as err:
             return _failed(args.out, str(err))
-        _without_pandas()
         return _run_build(args, drawer)
 
 
-def _without_pandas() -> None:
-    """A build or a validation run from the console (``run``) starts without pandas
-    (``kronika.startup``); library callers of ``main`` are left alone."""
+def _lean_start() -> None:
+    """A build or a validation run from the console (``run``) imports pyarrow without
+    numpy and starts without pandas (``kronika.startup``); library callers of
+    ``main`` are left alone."""
     if _console:
-        from kronika.startup import skip_pandas_probe
+        from kronika.startup import pyarrow_without_numpy, skip_pandas_probe
 
+        pyarrow_without_numpy()
         skip_pandas_probe()
 
 
@@ -172,7 +174,7 @@ def _failed(out: Path, reasons: str) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    _without_pandas()
+    _lean_start()
     from kronika.validate import validate_path
 
     problems = validate_path(args.path)
