@@ -43,13 +43,17 @@ def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None, s
     env = {**os.environ, "PYTHONPATH": str(src)} if src else None
     cpu_before = psutil.cpu_times()
     started = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
+    # Only this thread waits for the child (two waiters could each reap it and lose its
+    # exit status); the watcher reads memory until told to stop.
     peak: list[int] = [0]
-    watcher = threading.Thread(target=_watch_rss, args=(proc, peak), daemon=True)
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch_rss, args=(psutil.Process(proc.pid), peak, done), daemon=True)
     watcher.start()
-    proc.wait()  # the clock stops when the build ends, not at the watcher's next poll (0.2 s)
+    proc.wait()  # the clock stops when the build ends, not at the watcher's next sample (0.2 s)
     wall = time.perf_counter() - started
     cpu = psutil.cpu_times()
+    done.set()
     watcher.join()
     if proc.returncode:
         raise SystemExit(f"build failed: {' '.join(cmd)}")
@@ -71,15 +75,15 @@ def _core_seconds(times: Any, fields: tuple[str, ...]) -> float:
     return sum(getattr(times, name, 0.0) for name in fields)
 
 
-def _watch_rss(proc: psutil.Popen, peak: list[int]) -> None:
-    """The largest RSS of the build's process tree, sampled every 0.2 s, into ``peak[0]``."""
-    while proc.poll() is None:
+def _watch_rss(proc: psutil.Process, peak: list[int], done: threading.Event) -> None:
+    """The largest RSS of the build's process tree, sampled every 0.2 s until ``done``, into ``peak[0]``."""
+    while not done.is_set():
         try:
             tree = [proc, *proc.children(recursive=True)]
             peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree if p.is_running()))
         except psutil.Error:
             pass
-        time.sleep(0.2)
+        done.wait(0.2)
 
 
 def flatten(news: Path, seeds: Path) -> int:

@@ -173,7 +173,7 @@ def by_offsets(mentions: Iterable[Mention]) -> list[Mention]:
 def atomic_text(path: Path) -> Iterator[Any]:
     """A text handle writing ``path`` through a hidden temporary file, renamed at the end (removed on failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # named by the process, as in kronika.atomic
     try:
         with tmp.open("w", encoding="utf-8", newline="") as out:
             yield out

@@ -237,10 +237,6 @@ def tokenize(text: str, language: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def is_cap(word: str) -> bool:
-    return word[:1].isupper()
-
-
 
 
 # ------------------------------------------------------------------ morphology glue

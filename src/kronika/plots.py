@@ -3,8 +3,8 @@ same bytes for the same figures.
 
 Apart from ``kronika.stats`` (which counts the figures from the Parquet) so that
 the process that draws them (``PlotProcess``, ``python -m kronika.plots``) imports
-matplotlib and nothing else: it starts beside a build and must be ready by the
-time the build has its figures.
+matplotlib and nothing heavy (``kronika.atomic`` for the files): it starts beside a
+build and must be ready by the time the build has its figures.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 ``pyarrow_without_numpy``: pyarrow imports numpy at its own import (50-70 ms here,
 a sixth of a build whose every shard comes from the cache) only to offer numpy
 conversions. A build or a validation never hands pyarrow a numpy array nor asks
-for one, so those commands import pyarrow with numpy out of reach: numpy still
-imports afterwards for whoever wants it, but that process's pyarrow converts no
-numpy arrays (``to_numpy`` raises ImportError, ``pa.array`` of one ArrowInvalid).
+for one (annotators, plug-ins included, hand back plain Python values: the layer
+cache stores them as JSON), so those commands import pyarrow with numpy out of
+reach. numpy still imports afterwards for whoever wants it, but that process's
+pyarrow converts no numpy arrays (``to_numpy`` raises ImportError, ``pa.array``
+of one ArrowInvalid).
 
 ``skip_pandas_probe``: the first time pyarrow turns a Python list into an array it
 imports pandas (0.25-0.33 s here, a quarter of a one-seed build), only to ask

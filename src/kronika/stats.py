@@ -25,8 +25,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kronika.corpus_files import manifest, shards, split_rank
 from kronika.atomic import write_bytes
+from kronika.corpus_files import manifest, shards, split_rank
 from kronika.plots import PLOT_VERSION, PLOTS, PlotProcess, draw_plots
 from kronika.record import ENTITY_STATUSES, LABELS
 

@@ -72,7 +72,8 @@ def longest_first(words: Iterable[str]) -> str:
     return pattern(trie)
 
 
-# Lowercase, so that no two branches of a node match the same letter under (?i).
+# Lowercase, so that a node's branches start with different letters (true under (?i) for
+# every letter of today's lists; tests/test_views.py compares the trie with the alternation).
 _ABBREV = longest_first({a.lower() for a in ABBREVIATIONS})
 # The abbreviations' first letters, checked first: most positions fail there cheaply.
 _ABBREV_FIRST = "".join(sorted({a[0].lower() for a in ABBREVIATIONS}))

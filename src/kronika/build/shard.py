@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kronika.assemble import assemble, choose_entities
+from kronika.atomic import write_text
 from kronika.build.plan import ShardSpec
 from kronika.gold import gold_path, read_gold
 from kronika.goldpass import GoldPass, vocabulary_of
@@ -33,7 +34,6 @@ from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automa
 from kronika.lexicon import entries_digest
 from kronika.splits import SPLITS
 from kronika.views import MentionTable, SentenceTable, sentence_spans
-from kronika.atomic import write_text
 from kronika.write import config_schema, config_table, write_parquet, writer_fingerprint
 
 
