@@ -61,17 +61,19 @@ def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None, s
     # wall_seconds in the build report covers only the build itself.
     # busy/idle: the whole machine's core-seconds during the command (every process of the
     # build, fork server and helpers included; anything else running counts too)
-    busy, idle = _core_seconds(cpu, ("user", "nice", "system", "irq", "softirq")), _core_seconds(cpu, ("idle", "iowait"))
-    busy -= _core_seconds(cpu_before, ("user", "nice", "system", "irq", "softirq"))
-    idle -= _core_seconds(cpu_before, ("idle", "iowait"))
+    busy = _core_seconds(cpu, BUSY) - _core_seconds(cpu_before, BUSY)
+    idle = _core_seconds(cpu, IDLE) - _core_seconds(cpu_before, IDLE)
     return {
         **json.loads(report.read_text()), "command_seconds": round(wall, 2), "peak_rss_mb": round(peak[0] / 2**20, 1),
         "busy_core_seconds": round(busy, 2), "idle_core_seconds": round(idle, 2),
     }
 
 
+BUSY, IDLE = ("user", "nice", "system", "irq", "softirq"), ("idle", "iowait")  # steal and guest time are neither
+
+
 def _core_seconds(times: Any, fields: tuple[str, ...]) -> float:
-    """The sum of those fields of ``psutil.cpu_times()`` (steal and guest time are neither)."""
+    """The sum of those fields of ``psutil.cpu_times()``."""
     return sum(getattr(times, name, 0.0) for name in fields)
 
 

@@ -232,7 +232,7 @@ class _Doc:
         self.tokens = tokens_of(text)
         self.words = [t for _s, _e, t in self.tokens]
         self.vocab = frozenset(self.words)
-        self.cap = [w[:1].isupper() and w[:1].isalpha() for w in self.words]  # ``is_cap`` of each token
+        self.cap = [w[:1].isupper() and w[:1].isalpha() for w in self.words]  # starts with a capital letter
         self.initial = self._initial_flags()
         self.per_starts: set[int] = set()  # starts of lexicon person mentions (set by the rules)
 
@@ -294,10 +294,6 @@ class Words:
             if len(self._cache) < 400_000:
                 self._cache[text] = w
         return w
-
-
-def is_cap(doc: _Doc, i: int) -> bool:
-    return doc.cap[i]
 
 
 def strip_foreign(doc: _Doc, text: str) -> str:
@@ -385,7 +381,7 @@ class Candidates:
         return out
 
     def _is_cap(self, doc: _Doc, i: int) -> bool:
-        return is_cap(doc, i)
+        return doc.cap[i]
 
     def _runs(self, doc: _Doc) -> list[list[int]]:
         """Maximal runs of capitalised words on one line, with name connectors inside.
@@ -399,7 +395,7 @@ class Candidates:
             if not cur and not cap[i]:
                 continue  # no run open and none starts here: nothing below would happen
             joinable = bool(cur) and doc.gap(i) in (" ", "\u00a0")
-            if self._is_cap(doc, i) and len(doc.words[i]) <= MAX_MENTION_CHARS:
+            if cap[i] and len(doc.words[i]) <= MAX_MENTION_CHARS:
                 if cur and not joinable:
                     runs.append(cur)
                     cur = []
@@ -409,7 +405,7 @@ class Candidates:
                 and joinable
                 and doc.words[i].isdigit()
                 and i + 1 < n
-                and self._is_cap(doc, i + 1)
+                and cap[i + 1]
                 and doc.gap(i + 1) == " "
                 and len(doc.words[i]) <= MAX_MENTION_CHARS
             ):
@@ -419,7 +415,7 @@ class Candidates:
                 and joinable
                 and doc.words[i] in CONNECTORS
                 and i + 1 < n
-                and self._is_cap(doc, i + 1)
+                and cap[i + 1]
                 and doc.gap(i + 1) == " "
             ):
                 cur.append(i)
