@@ -10,7 +10,9 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
-os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="kronika-hf-home-")
+# removed when the test session's interpreter exits (a mkdtemp stayed behind in /tmp)
+_HF_HOME = tempfile.TemporaryDirectory(prefix="kronika-hf-home-")
+os.environ["HF_HOME"] = _HF_HOME.name
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
