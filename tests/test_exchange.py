@@ -353,6 +353,10 @@ def project(tmp_path: Path) -> Path:
 
     The shard has no standard name: nothing may depend on shard names.
     """
+    return _project(tmp_path)
+
+
+def _project(tmp_path: Path, doc_c_source: str = "rules_v1") -> Path:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     gold = {"doc_a": MENTIONS_A, "doc_b": MENTIONS_B}
@@ -366,7 +370,7 @@ def project(tmp_path: Path) -> Path:
         if doc_id in gold:
             entities, status = read_gold(seeds / f"{doc_id}.gold.json", document), "gold"
         elif doc_id == "doc_c":
-            entities, status = _mentions(DOC_C, TUSK, "rules_v1", 0.75), "automatic"
+            entities, status = _mentions(DOC_C, TUSK, doc_c_source, 0.75), "automatic"
         else:
             entities, status = [], "none"
         rows.append(assemble(document, language="pl", language_script="pol_Latn", language_score=1.0, languages=[],
@@ -459,6 +463,19 @@ def test_export_then_import_without_review_writes_no_gold(fmt: str, project: Pat
     assert "doc_a.gold.json: unchanged" in captured.out and "0 gold file(s) written" in captured.out
     assert _snapshot(seeds) == before
     assert not (seeds / "doc_c.gold.json").exists() and not (seeds / "doc_d.gold.json").exists()
+
+
+@pytest.mark.parametrize("fmt", ["conll", "brat"])
+def test_the_gold_lexicon_pass_is_automatic_too(fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``gold_lexicon_v1`` finds the gold layers' names in other documents: an automatic
+    layer, though its name starts with ``gold_``; unchanged, its mentions stay unreviewed."""
+    project = _project(tmp_path, doc_c_source="gold_lexicon_v1")
+    before = _snapshot(project / "seeds")
+    out = _export(fmt, project)
+    capsys.readouterr()
+    assert _run(fmt, out, project) == 1
+    assert "identical to the automatic layers" in capsys.readouterr().err
+    assert _snapshot(project / "seeds") == before
 
 
 def test_labelstudio_predictions_never_become_gold(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -401,9 +401,11 @@ class Published:
 
 
 def read_published(corpus: Path) -> dict[str, Published]:
-    """Per document id of the corpus: its seed hash and its automatic mentions (source not ``gold_*``).
+    """Per document id of the corpus: its seed hash and its automatic mentions.
 
-    A document whose published entities are gold has no automatic mentions here.
+    A document publishes either its gold layer (``entity_status`` gold: no automatic
+    mentions here) or the automatic layers, whatever their names: the gold pass
+    (``gold_lexicon_v1``) is automatic too, though its name starts with ``gold_``.
     """
     import pyarrow.parquet as pq
 
@@ -420,7 +422,7 @@ def read_published(corpus: Path) -> dict[str, Published]:
         except Exception as err:  # pyarrow raises many kinds; all mean "not a documents file"
             raise ExchangeError(f"{path}: cannot read the documents columns: {one_line(err)}") from None
         for row in rows:
-            entities = [] if row["entity_status"] == "gold" else [m for m in row["entities"] if not m["source"].startswith("gold_")]
+            entities = [] if row["entity_status"] == "gold" else row["entities"]
             out[row["id"]] = Published((row["metadata"] or {}).get("sha256") or "", _key(entities))
     return out
 
