@@ -478,6 +478,27 @@ def test_the_gold_lexicon_pass_is_automatic_too(fmt: str, tmp_path: Path, capsys
     assert _snapshot(project / "seeds") == before
 
 
+def test_export_never_writes_in_the_seeds_or_the_corpus(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = project / "seeds"
+    before = _snapshot(seeds)
+    other = project / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("mine", encoding="utf-8")
+    refused = [
+        ("brat", seeds, "is in a seeds folder"),  # its <id>.txt would replace the seeds
+        ("conll", seeds / "export.conll", "is in a seeds folder"),
+        ("brat", project / "corpus" / "brat", "lies inside the corpus"),
+        ("brat", other, "is not empty and not a brat export"),
+    ]
+    for fmt, out, reason in refused:
+        assert cli_main(["export", "--format", fmt, "--corpus", str(project / "corpus"), "--out", str(out)]) == 2
+        assert reason in capsys.readouterr().err
+    assert _snapshot(seeds) == before and sorted(p.name for p in other.iterdir()) == ["todo.txt"]
+    brat = project / "brat"
+    for _ in range(2):  # an earlier brat export is written over
+        assert cli_main(["export", "--format", "brat", "--corpus", str(project / "corpus"), "--out", str(brat)]) == 0
+
+
 def test_labelstudio_predictions_never_become_gold(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seeds = project / "seeds"
     before = _snapshot(seeds)

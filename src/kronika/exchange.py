@@ -277,6 +277,7 @@ def export_main(argv: list[str]) -> int:
     tally = Tally()
     try:
         module = format_module(args.format)
+        check_out(args.out, args.corpus, folder=args.format == "brat")
         docs = iter_corpus(args.corpus, args.layer, tally, with_sentences=getattr(module, "USES_SENTENCES", False))
         module.write(docs, args.out)
     except (ExchangeError, OSError) as err:
@@ -285,6 +286,29 @@ def export_main(argv: list[str]) -> int:
     note = f"; {tally.skipped} document(s) without gold skipped" if tally.skipped else ""
     print(f"{args.out}: {tally.documents} document(s), {tally.mentions} mention(s){note}")
     return 0
+
+
+def check_out(out: Path, corpus: Path, folder: bool) -> None:
+    """Refuse an ``--out`` where the export could overwrite what it did not write.
+
+    Never inside the corpus, never in a seeds folder (the ``seeds/`` beside the
+    corpus, or any folder holding gold files: brat's ``<id>.txt`` would replace the
+    seeds); brat's folder must be new, empty or an earlier brat export.
+    """
+    from kronika.ingest import GOLD_SUFFIX
+
+    if not corpus.exists():
+        return  # nothing is written: reading the corpus fails first
+    target = out.resolve()
+    home = target if folder else target.parent
+    data = (corpus if corpus.is_dir() else corpus.parent).resolve()
+    if target == data or target.is_relative_to(data):
+        raise ExchangeError(f"{out}: lies inside the corpus {corpus}; give a path of its own (for example --out export/)")
+    seeds = (data if corpus.is_dir() else data.parent).parent / "seeds"
+    if home == seeds or home.is_relative_to(seeds) or (home.is_dir() and any(home.glob(f"*{GOLD_SUFFIX}"))):
+        raise ExchangeError(f"{out}: is in a seeds folder; export never writes there (give, for example, --out export/)")
+    if folder and home.is_dir() and not (home / "annotation.conf").is_file() and any(home.iterdir()):
+        raise ExchangeError(f"{out}: is not empty and not a brat export (no annotation.conf); refusing to write into it")
 
 
 # ------------------------------------------------------------------ import
