@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -732,12 +733,23 @@ def test_load_gold_file_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path = tmp_path / "x.gold.json"
     path.write_text("{}", encoding="utf-8")
 
-    def denied(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def denied(name: object, *args: object) -> int:
+        raise PermissionError(13, "Permission denied", str(name))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)  # chmod 0 does not stop root
-    with pytest.raises(SeedError, match=r"x.gold.json: cannot read: Permission denied$"):
+    monkeypatch.setattr(os, "open", denied)  # chmod 0 does not stop root
+    with pytest.raises(SeedError, match=r"x.gold.json: cannot be read: Permission denied$"):
         load_gold_file(path)
+
+
+def test_a_gold_fifo_or_device_is_refused_unread(tmp_path: Path) -> None:
+    """Read as seeds are: a FIFO would block the build forever, /dev/zero never ends."""
+    fifo = tmp_path / "a.gold.json"
+    os.mkfifo(fifo)
+    with pytest.raises(SeedError, match=r"a.gold.json: is a FIFO, not a regular file$"):
+        load_gold_file(fifo)
+    (tmp_path / "b.gold.json").symlink_to("/dev/zero")
+    with pytest.raises(SeedError, match=r"b.gold.json: symlink points outside the seeds folder$"):
+        load_gold_file(tmp_path / "b.gold.json")
 
 
 def test_origin_is_utc_and_names_the_file_only(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kronika.ingest import GOLD_SUFFIX, Document, SeedError
+from kronika.ingest import GOLD_SUFFIX, Document, SeedError, seed_bytes
 from kronika.record import Mention, gold_schema
 
 
@@ -35,16 +35,14 @@ def gold_path(seed: Path) -> Path:
 def load_gold_file(path: Path) -> dict:
     """Parse and schema-check a gold file; errors name the file and field.
 
-    Every failure is a one-line ``SeedError(path, reason)``: a folder or an
-    unreadable file, invalid UTF-8 or JSON, JSON nested too deeply for Python
+    Every failure is a one-line ``SeedError(path, reason)``: a folder, a FIFO or
+    device, an unreadable or too large file (read as seeds are: checked first, then
+    read with a bound), invalid UTF-8 or JSON, JSON nested too deeply for Python
     (``RecursionError``), a number too long to convert (``ValueError``).
     """
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise SeedError(path, "is a folder, not a gold file") from None
-    except OSError as err:
-        raise SeedError(path, f"cannot read: {err.strerror or err}") from None
+    if path.is_dir():
+        raise SeedError(path, "is a folder, not a gold file")
+    raw = seed_bytes(path, path.parent, "gold")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:

@@ -125,8 +125,9 @@ def read_seed(path: Path, root: Path) -> Document:
     return parse_seed(seed_bytes(path, root), path.name, path)
 
 
-def seed_bytes(path: Path, root: Path) -> bytes:
-    """The bytes of one seed, read only once its type and size are known to be fine.
+def seed_bytes(path: Path, root: Path, what: str = "seed") -> bytes:
+    """The bytes of one seed (or gold file: ``what``), read only once its type and
+    size are known to be fine.
 
     A FIFO would block the build forever and a link to ``/dev/zero`` would
     never end, so the file is checked with ``stat`` first and read with a bound.
@@ -144,7 +145,7 @@ def seed_bytes(path: Path, root: Path) -> bytes:
                 raise SeedError(path, "symlink points outside the seeds folder") from None
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
-            size = _check_kind(path, os.fstat(fd))
+            size = _check_kind(path, os.fstat(fd), what)
             # asking for the bound itself would allocate 20 MB for every seed
             raw = _read_up_to(fd, size + 1)
             if len(raw) > size:  # it grew since the fstat
@@ -170,14 +171,14 @@ def _read_up_to(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _check_kind(path: Path, info: os.stat_result) -> int:
+def _check_kind(path: Path, info: os.stat_result, what: str = "seed") -> int:
     """The size of a regular seed file; ``SeedError`` for any other kind or a seed too big."""
     if stat.S_ISDIR(info.st_mode):
-        raise SeedError(path, "is a directory, not a seed file")
+        raise SeedError(path, f"is a directory, not a {what} file")
     if not stat.S_ISREG(info.st_mode):
         raise SeedError(path, f"is a {_file_kind(info.st_mode)}, not a regular file")
     if info.st_size > MAX_SEED_BYTES:
-        raise SeedError(path, f"is {info.st_size:,} bytes; a seed may have at most {MAX_SEED_BYTES:,}")
+        raise SeedError(path, f"is {info.st_size:,} bytes; a {what} file may have at most {MAX_SEED_BYTES:,}")
     return info.st_size
 
 
