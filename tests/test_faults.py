@@ -221,6 +221,22 @@ def test_planted_modules_in_the_current_folder_are_not_imported(dataset: Path) -
     assert not (dataset / "PLANTED").exists()
 
 
+def test_a_failing_parallel_build_leaves_no_stage_and_no_warning(dataset: Path) -> None:
+    """Its running shards end before the stage goes (they wrote it anew), and the
+    pool's semaphores are released (else the resource tracker warns of leaks)."""
+    (dataset / "seeds" / "c.txt").write_text("Nowy tekst o Krakowie.\n")
+    cache = dataset / "cache"
+    cache.mkdir()
+    (cache / "shards").touch()  # the shard cache cannot be made
+    before = _tree(dataset / "corpus")
+    kronika = Path(sys.executable).with_name("kronika")
+    argv = [str(kronika), *[a for a in _build(dataset) if a != "--no-cache"][:-2], "--cache", str(cache), "--jobs", "2", "--shard-size", "1"]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "shards: Not a directory" in done.stderr
+    assert not list(dataset.glob(".corpus.new-*")) and _tree(dataset / "corpus") == before
+
+
 # ------------------------------------------------------------ the swap
 def _states(root: Path) -> tuple[dict[str, bytes], bytes]:
     return _tree(root / "corpus"), (root / "README.md").read_bytes()

@@ -8,6 +8,7 @@ without any annotator installed.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -38,6 +39,10 @@ def run() -> None:
         sys.stderr.flush()
     except BrokenPipeError:  # `kronika build | head -1`: the reader left early; no traceback
         code = 1
+    if code and "multiprocessing.synchronize" in sys.modules:
+        # a failed parallel build leaves its traceback's cycles, which hold the pool's
+        # semaphores: unreleased, the resource tracker warns of "leaked semaphore objects"
+        gc.collect()
     os._exit(code)
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from tqdm import tqdm
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from kronika.build.plan import ShardSpec
 from kronika.build.shard import ShardResult, run_shard, set_tick
 from kronika.language_server import LinguaServer
-from kronika.layers import share_lingua
+from kronika.layers import EnvironmentFailure, share_lingua
 from kronika.startup import skip_pandas_probe
 
 
@@ -55,10 +56,12 @@ def run_local(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> 
             try:
                 for future in as_completed(futures):
                     yield future.result()
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+            except BrokenProcessPool:
+                raise EnvironmentFailure("a worker process died (killed, or out of memory)") from None
             finally:
+                # shards not started are dropped; running ones end before the caller
+                # removes the staging folder they write in (else they wrote it anew)
+                pool.shutdown(wait=True, cancel_futures=True)
                 ticks.put(None)
                 counter.join(timeout=5)
 
