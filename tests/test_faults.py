@@ -221,6 +221,20 @@ def test_planted_modules_in_the_current_folder_are_not_imported(dataset: Path) -
     assert not (dataset / "PLANTED").exists()
 
 
+def test_a_full_disk_while_writing_parquet_is_one_line(dataset: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """The OSError is what the user sees (a full disk made pyarrow raise a RuntimeError
+    over it), and no half-written shard stays behind."""
+    import pyarrow.parquet as pq
+
+    def full(self: object, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    before = _everything(dataset)
+    _fails_in_one_line(_build(dataset), capsys, "No space left on device")
+    assert _everything(dataset) == before and not list(dataset.glob(".corpus.new-*"))
+
+
 def test_a_failing_parallel_build_leaves_no_stage_and_no_warning(dataset: Path) -> None:
     """Its running shards end before the stage goes (they wrote it anew), and the
     pool's semaphores are released (else the resource tracker warns of leaks)."""

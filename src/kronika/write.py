@@ -85,11 +85,26 @@ def write_parquet(table: pa.Table, path: Path | str) -> int:
     parent, name = where.rsplit("/", 1)
     fs.create_dir(parent, recursive=True)
     tmp = f"{parent}/.{name}.tmp"
-    written: list[pq.FileMetaData] = []
-    pq.write_table(table, tmp, filesystem=fs, row_group_size=ROW_GROUP_SIZE, metadata_collector=written, **PARQUET_OPTIONS)
+    writer = pq.ParquetWriter(tmp, table.schema, filesystem=fs, **PARQUET_OPTIONS)  # what write_table does
+    try:
+        writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+        writer.close()
+    except BaseException:
+        # a full disk fails the close: the OSError says so, and the writer, still marked
+        # open, would try again when collected and print a traceback
+        writer.is_open = False
+        _remove(fs, tmp)
+        raise
+    meta = pq.read_metadata(tmp, filesystem=fs)  # the footer just written
     fs.move(tmp, where)
-    meta = written[0]
     return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+
+
+def _remove(fs: pafs.FileSystem, path: str) -> None:
+    try:
+        fs.delete_file(path)
+    except OSError:  # never created, or the file system is gone: the stage is removed anyway
+        pass
 
 
 def write_json(path: Path, data: Any) -> None:
