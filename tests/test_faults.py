@@ -106,6 +106,12 @@ def _out_repo_root(root: Path) -> list[str]:
     return ["--out", str(root / "repo")]
 
 
+def _out_symlink(root: Path) -> list[str]:
+    (root / "elsewhere").mkdir()
+    (root / "link").symlink_to(root / "elsewhere")
+    return ["--out", str(root / "link")]
+
+
 def _bad_jobs(root: Path) -> list[str]:
     return ["--jobs", "-1"]
 
@@ -126,6 +132,7 @@ FAULTS = {  # name: (set-up, what the one line says)
     "out is the seeds folder": (_out_seeds, "must not be, contain or lie inside the seeds folder"),
     "out holds the seeds": (_out_above_seeds, "must not be, contain or lie inside the seeds folder"),
     "out is a repository root": (_out_repo_root, "is a repository root"),
+    "out is a symbolic link": (_out_symlink, "link: is a symbolic link"),
     "jobs -1": (_bad_jobs, "--jobs: must be at least 1, not -1"),
     "shard size 0": (_zero_shard, "--shard-size: must be at least 1, not 0"),
 }
@@ -139,6 +146,14 @@ def test_fault_ends_in_one_line_and_changes_nothing(name: str, dataset: Path, ca
     _fails_in_one_line(_build(dataset, *extra), capsys, expected)
     assert _everything(dataset) == before
     assert not [p.name for p in dataset.iterdir() if p.name.startswith(".corpus")]
+
+
+def test_a_cache_in_the_seeds_folder_is_refused(dataset: Path, capsys: pytest.CaptureFixture) -> None:
+    """``cd seeds && kronika build --seeds .`` would put the default cache there."""
+    before = _everything(dataset)
+    argv = [a for a in _build(dataset) if a != "--no-cache"] + ["--cache", str(dataset / "seeds" / ".kronika-cache")]
+    _fails_in_one_line(argv, capsys, "the cache folder must not lie inside the seeds folder")
+    assert _everything(dataset) == before and not (dataset / "seeds" / ".kronika-cache").exists()
 
 
 def test_keep_going_with_every_seed_rejected_fails(tmp_path: Path, dataset: Path, capsys: pytest.CaptureFixture) -> None:

@@ -46,6 +46,8 @@ def check_output(out: Path, seeds: Path) -> None:
     where, sacred = out.resolve(), seeds.resolve()
     if where == sacred or where.is_relative_to(sacred) or sacred.is_relative_to(where):
         raise OutputError(f"{shown(out)}: the output folder must not be, contain or lie inside the seeds folder {shown(seeds)}")
+    if out.is_symlink():  # the swap would replace the link with a folder, and the card go beside its target
+        raise OutputError(f"{shown(out)}: is a symbolic link; give the folder it points to")
     if not where.exists():
         return
     if not where.is_dir():
@@ -57,6 +59,14 @@ def check_output(out: Path, seeds: Path) -> None:
     for folder in (where, where.parent):
         if not os.access(folder, os.W_OK | os.X_OK):
             raise OutputError(f"{shown(folder)}: is not writable")
+
+
+def check_cache(cache: Path, seeds: Path) -> None:
+    """Refuse a cache folder in the seeds folder (the default ``.kronika-cache`` is
+    relative to the current folder): nothing but an import writes there."""
+    where, sacred = cache.resolve(), seeds.resolve()
+    if where == sacred or where.is_relative_to(sacred):
+        raise OutputError(f"{shown(cache)}: the cache folder must not lie inside the seeds folder {shown(seeds)}; give --cache elsewhere")
 
 
 def is_corpus(folder: Path) -> bool:

@@ -39,7 +39,7 @@ from kronika.gold import gold_path, load_gold_file
 from kronika.ingest import SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.layers import EnvironmentFailure, describe_tools, gold_lexicon, registered
 from kronika.registry import RegistryError
-from kronika.output import OutputError, check_output, commit, locked, recover, staging
+from kronika.output import OutputError, check_cache, check_output, commit, locked, recover, staging
 from kronika.plots import PlotProcess, plot_process
 from kronika.preflight import ToolsMissing, check_tools
 from kronika.record import CONFIGS, sha256_file
@@ -134,6 +134,8 @@ def _build(
     if shard_size < 1:
         raise BuildError(f"shard size must be at least 1, not {shard_size}")
     check_output(out_dir, seeds_dir)
+    if cache_dir is not None:
+        check_cache(cache_dir, seeds_dir)
     check_tools(registered(models))
     jobs = usable_jobs(jobs)
     seeds, skipped, named = list_seeds(seeds_dir)
