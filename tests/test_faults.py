@@ -161,7 +161,9 @@ def test_keep_going_with_every_seed_rejected_fails(tmp_path: Path, dataset: Path
         seed.write_bytes(b"\xff")
     before = _tree(dataset / "corpus")
     assert main(_build(dataset, "--keep-going")) == 1
-    assert "none of the 2 seed(s) could be built" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "none of the 2 seed(s) could be built" in err and err.count("unchanged") == 1
+    assert "a.txt: invalid UTF-8" in err and "b.txt: invalid UTF-8" in err  # each seed's reason
     assert _tree(dataset / "corpus") == before
 
 

@@ -166,7 +166,8 @@ def _build(
             if rejects and not keep_going:
                 raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
             if not any(r.documents for r in results):
-                raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built; {shown(out_dir)} is unchanged")
+                reasons = "".join(f"\n{file}: {reason}" for file, reason in rejects)
+                raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built{reasons}")
             splits = _finish(stage, results, out_dir, rejects, skipped, models, lexicon)
             commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results, cache_dir, drawer))))
     wall = time.perf_counter() - started
