@@ -148,6 +148,14 @@ def test_fault_ends_in_one_line_and_changes_nothing(name: str, dataset: Path, ca
     assert not [p.name for p in dataset.iterdir() if p.name.startswith(".corpus")]
 
 
+@pytest.mark.parametrize("files", [["documents/train-00000-of-00001.parquet"], None, {"a": 1}])
+def test_a_damaged_manifest_is_no_split_ledger(files: object, dataset: Path) -> None:
+    """The previous manifest keeps documents in their splits; damaged, it is ignored (no traceback)."""
+    path = dataset / "corpus" / "manifest.json"
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | {"files": files}), encoding="utf-8")
+    assert main(_build(dataset)) == 0
+
+
 def test_a_cache_in_the_seeds_folder_is_refused(dataset: Path, capsys: pytest.CaptureFixture) -> None:
     """``cd seeds && kronika build --seeds .`` would put the default cache there."""
     before = _everything(dataset)

@@ -274,8 +274,11 @@ def previous_splits(out_dir: Path) -> dict[str, str]:
         return {}
     if not isinstance(manifest, dict) or manifest.get("split_rule") != SPLIT_RULE:
         return {}
+    files = manifest.get("files")
+    if not isinstance(files, list) or not all(isinstance(e, dict) for e in files):
+        return {}  # a damaged manifest is no ledger, as an unreadable one
     before: dict[str, str] = {}
-    for entry in manifest.get("files", []):
+    for entry in files:
         config, _, name = str(entry.get("path", "")).partition("/")
         split = name.split("-", 1)[0]
         if config == "documents" and split in SPLITS:
