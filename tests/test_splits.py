@@ -54,6 +54,11 @@ def test_exact_copies_cluster_under_the_smallest_id() -> None:
     assert found["z"].id == found["m"].id == "m" and found["m"].size == 2 and "k" not in found
 
 
+def test_texts_without_words_are_no_copies() -> None:
+    texts = {"a": "***", "b": "---  ...", "c": "— „” —", "d": "Inny tekst."}
+    assert clusters({k: signature(v) for k, v in texts.items()}, texts.__getitem__) == {}
+
+
 def test_copies_never_straddle_and_adding_moves_nothing() -> None:
     ids = [f"d{i:04d}" for i in range(2000)]
     cluster_of = {d: "d0000" for d in ids[:40]} | {d: "d0100" for d in ids[100:130]}

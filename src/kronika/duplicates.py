@@ -62,6 +62,9 @@ def _windows(tokens: list[str]) -> list[str]:
     return list(map(" ".join, zip(*(tokens[i:] for i in range(SHINGLE_WORDS)))))
 
 
+NO_WORDS = hashlib.sha256(b"").hexdigest()  # the ``exact`` hash of a text without words
+
+
 def signature(text: str) -> Signature:
     tokens = words(text)
     exact = hashlib.sha256(" ".join(tokens).encode()).hexdigest()
@@ -117,7 +120,8 @@ def clusters(
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    for group in _groups((doc_id, sig.exact) for doc_id, sig in signatures.items()):
+    # texts without a word ("***", "2024 - 2025") all hash alike; they copy nothing
+    for group in _groups((doc_id, sig.exact) for doc_id, sig in signatures.items() if sig.exact != NO_WORDS):
         for other in group[1:]:
             join(group[0], other)
     for a, b in sorted(_candidates(signatures)):
