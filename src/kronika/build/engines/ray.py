@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 from typing import Any
 
@@ -42,12 +43,14 @@ def run_on_ray(
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
     started_here = not ray.is_initialized()
+    temp_dir = None
     if started_here:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": verbose, "logging_level": "INFO" if verbose else "ERROR"}
         if address:
             options["address"] = address
         else:
-            options |= {"num_cpus": num_cpus, "_temp_dir": tempfile.mkdtemp(prefix="kronika-ray-")}
+            temp_dir = tempfile.mkdtemp(prefix="kronika-ray-")
+            options |= {"num_cpus": num_cpus, "_temp_dir": temp_dir}
         ray.init(**options)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
@@ -61,6 +64,8 @@ def run_on_ray(
     finally:
         if started_here:
             ray.shutdown()
+        if temp_dir is not None:  # the local cluster's sessions and logs, about 300 KB a build
+            shutil.rmtree(temp_dir, ignore_errors=True)
     results = [ShardResult(**json.loads(row["result"])) for row in rows]
     for result in results:
         result.rejects = [tuple(r) for r in result.rejects]
