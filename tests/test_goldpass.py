@@ -70,6 +70,19 @@ def test_a_gold_edit_keeps_the_layer_cache_and_equals_a_full_rebuild(tmp_path: P
     assert [m["entity_id"] for m in rows["c"]["entities"] if m["text"] == "Władimir Putin"] == [GOLD_ID]
 
 
+def test_a_rejected_gold_file_teaches_the_gold_pass_nothing(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for doc_id in ("a", "c"):
+        (seeds / f"{doc_id}.txt").write_text(TEXTS[doc_id], encoding="utf-8")
+    _gold(seeds, "a", "Władimir Putin", "Władimir Putin")
+    (seeds / "a.txt").write_text(TEXTS["a"].replace("Wczoraj", "Dziś"), encoding="utf-8")  # the gold is now stale
+    report = build(seeds, tmp_path / "out" / "corpus", jobs=1, progress=False, cache_dir=None, keep_going=True)
+    assert [r["file"].endswith("a.gold.json") for r in report.rejected] == [True]
+    rows = pq.read_table(tmp_path / "out" / "corpus" / "documents").to_pylist()
+    assert all(m["source"] != GOLD_PASS for r in rows for m in r["entities"])
+
+
 def test_relevant_entries_are_those_whose_forms_could_start_in_the_text() -> None:
     gold = GoldPass([LexiconEntry("Władimir Putin", "PER", GOLD_ID), LexiconEntry("Kraków", "LOC", "LOC-Krakow")])
     words = {doc_id: vocabulary_of([text]) for doc_id, text in TEXTS.items()}

@@ -35,7 +35,7 @@ from kronika.build.plan import DEFAULT_SHARD_SIZE, ShardSpec, plan
 from kronika.build.shard import ShardResult
 from kronika.duplicates import SignatureCache, clusters
 from kronika.goldpass import GOLD_PASS
-from kronika.gold import gold_path, load_gold_file
+from kronika.gold import gold_path, load_gold_file, read_gold
 from kronika.ingest import SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.layers import EnvironmentFailure, describe_tools, gold_lexicon, registered
 from kronika.registry import RegistryError
@@ -151,7 +151,7 @@ def _build(
         recover(out_dir, beside)
         if engine == "local" and jobs > 1 and len(seeds) > shard_size:  # shards for a pool
             start_forkserver()
-        lexicon = gold_lexicon(_gold_files(seeds))
+        lexicon = gold_lexicon(_gold_files(seeds, seeds_dir))
         placement = place(seeds, seeds_dir, out_dir, cache_dir)
         if drop_duplicates:
             seeds, dropped = _drop_copies(seeds, placement)
@@ -302,12 +302,15 @@ def _drop_copies(seeds: list[Path], placement: dict[str, tuple[str, str | None, 
     return kept, dropped
 
 
-def _gold_files(seeds: list[Path]) -> Iterator[dict[str, Any]]:
-    """Readable gold files; a broken one is reported by its seed's shard."""
+def _gold_files(seeds: list[Path], root: Path) -> Iterator[dict[str, Any]]:
+    """The gold files their seeds' shards accept; a rejected one (written for another
+    version of its seed, offsets off its text) is reported there and teaches the gold
+    pass nothing."""
     for seed in seeds:
         path = gold_path(seed)
         if path.exists():
             try:
+                read_gold(path, read_seed(seed, root))
                 yield load_gold_file(path)
             except SeedError:
                 continue
