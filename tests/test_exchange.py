@@ -711,6 +711,7 @@ def test_load_gold_file_errors_are_one_line(tmp_path: Path, root: Path) -> None:
         "long-number": (b'{"doc_id": ' + b"1" * 5001 + b"}", "digits"),
         "not-utf8": (b'{"doc_id": "caf\xe9"}', "invalid UTF-8 at byte offset 15"),
         "bad-time": (json.dumps(committed | {"origin": {"tool": "brat", "file": "x", "time": "yesterday"}}).encode(), "origin/time"),
+        "id-ending-in-a-newline": (json.dumps(committed | {"mentions": [committed["mentions"][0] | {"entity_id": "PER-Donald-Tusk\n"}]}).encode(), "does not match"),
         "extra-origin-key": (json.dumps(committed | {"origin": {"tool": "brat", "file": "x", "time": "2024-05-01T10:00:00Z", "by": "me"}}).encode(), "origin"),
     }
     for name, (content, needle) in cases.items():

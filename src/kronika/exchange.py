@@ -56,13 +56,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-
-from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, gold_schema
+from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, gold_schema, schema_validator
 
 EXIT_REFUSED = 1  # some documents were not written (unreviewed, or would overwrite gold)
 EXIT_USAGE = 2
@@ -70,7 +69,11 @@ GOLD_LAYER = "gold_v1"
 FORMATS = {"conll": "conll", "spacy": "spacy_docbin", "labelstudio": "labelstudio", "brat": "brat"}
 LAYERS = ("published", "gold")
 TextOf = Callable[[str, str], str]  # (doc_id, where) -> document text, or ExchangeError
-_GOLD_VALIDATOR = Draft202012Validator(gold_schema(), format_checker=FormatChecker())
+
+
+@cache
+def _gold_validator() -> Any:
+    return schema_validator(gold_schema())
 
 
 class ExchangeError(ValueError):
@@ -397,7 +400,7 @@ def gold_record(doc: AnnotatedText, sha256: str, annotator: str, origin: dict[st
     if origin is not None:
         record["origin"] = origin
     record["mentions"] = mentions
-    error = next(iter(_GOLD_VALIDATOR.iter_errors(record)), None)
+    error = next(iter(_gold_validator().iter_errors(record)), None)
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "(top level)"
         raise ExchangeError(f"{doc.doc_id}: {where}: {error.message}")

@@ -16,16 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from kronika.ingest import GOLD_SUFFIX, Document, SeedError, seed_bytes
-from kronika.record import Mention, gold_schema
+from kronika.record import Mention, gold_schema, schema_validator
 
 
 @cache
 def _validator() -> Any:
     """The gold schema's validator, built on the first gold file (a build without
     gold files, and every worker, starts without importing jsonschema)."""
-    from jsonschema import Draft202012Validator, FormatChecker
-
-    return Draft202012Validator(gold_schema(), format_checker=FormatChecker())
+    return schema_validator(gold_schema())
 
 
 def gold_path(seed: Path) -> Path:

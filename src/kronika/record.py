@@ -245,6 +245,25 @@ def document_schema() -> dict[str, Any]:
     }
 
 
+def schema_validator(schema: dict[str, Any]) -> Any:
+    """jsonschema's validator of ``schema`` (imported here, when first needed), with
+    ``pattern`` read as JSON Schema means it (ECMA 262): ``$`` ends the string. Python's
+    ``re.search`` lets ``$`` match before a final newline, so an id ending in one
+    passed, and a newline in an id breaks the line-based exports."""
+    from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+
+    def pattern(validator: Any, regex: str, instance: Any, schema: dict[str, Any]) -> Any:
+        if validator.is_type(instance, "string") and not _ecma_pattern(regex).search(instance):
+            yield ValidationError(f"{instance!r} does not match {regex!r}")
+
+    strict = validators.extend(Draft202012Validator, {"pattern": pattern})
+    return strict(schema, format_checker=FormatChecker())
+
+
+def _ecma_pattern(regex: str) -> re.Pattern[str]:
+    return re.compile(regex[:-1] + r"\Z" if regex.endswith("$") and not regex.endswith("\\$") else regex)
+
+
 def gold_schema() -> dict[str, Any]:
     """JSON Schema of a standoff gold file (``seeds/<id>.gold.json``)."""
     gold_mention = _object(

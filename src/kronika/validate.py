@@ -62,6 +62,7 @@ from kronika.record import (
     sha256_file,
     hf_features,
     raw_bytes,
+    schema_validator,
     split_header,
 )
 
@@ -753,9 +754,7 @@ def schema_errors(row: Any, config: str) -> list[tuple[str, str]]:
 @cache
 def _validator(config: str) -> Any:
     """Built when a row is first worded: a clean corpus never imports jsonschema (35-60 ms)."""
-    from jsonschema import Draft202012Validator, FormatChecker
-
-    return Draft202012Validator(CONFIGS[config](), format_checker=FormatChecker())
+    return schema_validator(CONFIGS[config]())
 
 
 def _json_path(parts: Iterable[Any]) -> str:
