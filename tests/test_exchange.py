@@ -18,7 +18,7 @@ import pytest
 from kronika import brat, conll, labelstudio
 from kronika.assemble import assemble
 from kronika.cli import main as cli_main
-from kronika.exchange import AnnotatedText, ExchangeError, import_main
+from kronika.exchange import AnnotatedText, ExchangeError, import_main, make_mention
 from kronika.gold import load_gold_file, read_gold
 from kronika.ingest import SeedError, read_seed
 from kronika.record import Mention
@@ -740,6 +740,22 @@ def test_load_gold_file_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(os, "open", denied)  # chmod 0 does not stop root
     with pytest.raises(SeedError, match=r"x.gold.json: cannot be read: Permission denied$"):
         load_gold_file(path)
+
+
+def test_no_gold_mention_or_lemma_has_white_space_at_an_edge(project: Path) -> None:
+    """CoNLL and spaCy cannot place such a span (the whole export failed), and brat and
+    Label Studio trimmed the lemma, so a round trip changed it."""
+    start = DOC_A.index("Świętokrzyskiem")
+    with pytest.raises(ExchangeError, match="'Świętokrzyskiem\\\\n' starts or ends with white space; select the name alone"):
+        make_mention(DOC_A, start, start + 16, "LOC", "Świętokrzyskie", "LOC-X", "t.json")
+    with pytest.raises(ExchangeError, match="lemma: 'Świętokrzyskie ' starts or ends with white space"):
+        make_mention(DOC_A, start, start + 15, "LOC", "Świętokrzyskie ", "LOC-X", "t.json")
+    path = project / "seeds" / "doc_a.gold.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["mentions"][0]["lemma"] += " "
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(SeedError, match=r"mentions/0/lemma: .* starts or ends with white space$"):
+        read_gold(path, read_seed(project / "seeds" / "doc_a.txt", project / "seeds"))
 
 
 def test_a_gold_fifo_or_device_is_refused_unread(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, gold_schema, schema_validator
+from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, edge_space, gold_schema, schema_validator
 
 EXIT_REFUSED = 1  # some documents were not written (unreviewed, or would overwrite gold)
 EXIT_USAGE = 2
@@ -117,10 +117,14 @@ def make_mention(
         raise ExchangeError(f"{where}: end: span [{start}, {end}) does not fit a text of {len(text)} characters")
     if surface is not None and text[start:end] != surface:
         raise ExchangeError(f"{where}: text: {surface!r} is not the document text at [{start}, {end}), {text[start:end]!r}")
+    if edge_space(text[start:end]):
+        raise ExchangeError(f"{where}: text: {text[start:end]!r} starts or ends with white space; select the name alone")
     if label not in LABELS:
         raise ExchangeError(f"{where}: label: {label!r} is not one of {' '.join(LABELS)}")
     if not isinstance(lemma, str) or not lemma.strip():
         raise ExchangeError(f"{where}: lemma: missing or empty")
+    if edge_space(lemma):
+        raise ExchangeError(f"{where}: lemma: {lemma!r} starts or ends with white space")
     if not isinstance(entity_id, str) or not re.fullmatch(ENTITY_ID_PATTERN, entity_id):
         raise ExchangeError(f"{where}: entity_id: {entity_id!r} does not match {ENTITY_ID_PATTERN}")
     return Mention(start, end, text[start:end], label, lemma, entity_id, GOLD_LAYER, None)

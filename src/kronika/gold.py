@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kronika.ingest import GOLD_SUFFIX, Document, SeedError, seed_bytes
-from kronika.record import Mention, gold_schema, schema_validator
+from kronika.record import Mention, edge_space, gold_schema, schema_validator
 
 
 @cache
@@ -99,6 +99,9 @@ def read_gold(path: Path, doc: Document) -> list[Mention]:
     for i, m in enumerate(mentions):
         if not m.start < m.end <= len(doc.text) or doc.text[m.start : m.end] != m.text:
             raise SeedError(path, f"mentions/{i}: text[{m.start}:{m.end}] is {doc.text[m.start:m.end]!r}, not {m.text!r}")
+        for field, value in (("text", m.text), ("lemma", m.lemma)):
+            if edge_space(value) or not value.strip():
+                raise SeedError(path, f"mentions/{i}/{field}: {value!r} is blank or starts or ends with white space")
         if m.start < previous_end:
             raise SeedError(path, f"mentions/{i}: overlaps or precedes the previous mention")
         previous_end = m.end

@@ -245,6 +245,12 @@ def document_schema() -> dict[str, Any]:
     }
 
 
+def edge_space(value: str) -> bool:
+    """Starts or ends with white space: no mention text or base form may (the token-based
+    exports, CoNLL and spaCy, cannot place such a span; brat and Label Studio trim it)."""
+    return value[:1].isspace() or value[-1:].isspace()
+
+
 def schema_validator(schema: dict[str, Any]) -> Any:
     """jsonschema's validator of ``schema`` (imported here, when first needed), with
     ``pattern`` read as JSON Schema means it (ECMA 262): ``$`` ends the string. Python's
