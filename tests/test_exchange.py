@@ -695,10 +695,21 @@ def test_labelstudio_odd_structures_are_one_line(project: Path, capsys: pytest.C
         ([{"data": {"doc_id": "doc_a", "text": DOC_A}, "annotations": [{"result": [{"id": "m0", "value": "x"}]}]}], "not a region result"),
         ([{"data": {"doc_id": "doc_a", "text": DOC_A}, "annotations": [{"result": [
             {"id": "m0", "type": "labels", "value": {"start": 0, "end": 3, "labels": [["PER"]]}}]}]}], "label"),
+        ([{"data": {"doc_id": "doc_a", "text": DOC_A}, "annotations": [{"result": [  # one id for two regions
+            {"id": "m0", "type": "labels", "value": {"start": 0, "end": 3, "labels": ["PER"]}},
+            {"id": "m0", "type": "labels", "value": {"start": 4, "end": 9, "labels": ["LOC"]}}]}]}], "region 'm0' has a second 'labels' result"),
     ):
         path.write_text(json.dumps(tasks), encoding="utf-8")
         assert _run("labelstudio", path, project) == 2
         assert needle in _one_line_error(capsys)
+
+
+def test_skipped_task_ids_are_printed_escaped(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project / "odd.json"
+    path.write_text(json.dumps([{"data": {"doc_id": "evil\n0 gold file(s) written\u001b[2K"}, "predictions": []}]), encoding="utf-8")
+    _run("labelstudio", path, project)
+    err = capsys.readouterr().err
+    assert "evil\\n0 gold file(s) written\\x1b[2K" in err and "\x1b" not in err and err.count("\n") == 1, err
 
 
 def test_load_gold_file_errors_are_one_line(tmp_path: Path, root: Path) -> None:

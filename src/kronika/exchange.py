@@ -500,8 +500,12 @@ SHOWN_IDS = 5
 
 
 def _ids(ids: list[str]) -> str:
-    shown = ", ".join(ids[:SHOWN_IDS])
-    return shown + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+    """The first SHOWN_IDS ids, escaped: an id from a tool's file is not checked yet and
+    could hold a newline or a terminal escape."""
+    from kronika.ingest import shown
+
+    listed = ", ".join(shown(i) for i in ids[:SHOWN_IDS])
+    return listed + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
 
 
 @dataclass

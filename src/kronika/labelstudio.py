@@ -191,6 +191,8 @@ def _task_doc(task: Any, index: int, text_of: TextOf, where: str) -> AnnotatedTe
         if not isinstance(result, dict) or "id" not in result or not isinstance(result.get("value"), dict):
             raise ExchangeError(f"{at}: result {number}: not a region result with an id and a value")
         kind = "labels" if result.get("type") == "labels" else str(result.get("from_name"))
+        if kind in regions[str(result["id"])]:  # two regions given one id: one would be lost
+            raise ExchangeError(f"{at}: result {number}: region {result['id']!r} has a second {kind!r} result")
         regions[str(result["id"])][kind] = result
     back = {u: i for i, u in enumerate(utf16_offsets(text))}
     mentions = [_mention(text, back, parts, f"{at} region {rid}") for rid, parts in regions.items()]
