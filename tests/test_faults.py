@@ -156,6 +156,18 @@ def test_a_damaged_manifest_is_no_split_ledger(files: object, dataset: Path) -> 
     assert main(_build(dataset)) == 0
 
 
+def test_a_file_where_the_layer_cache_needs_a_folder_is_a_build_failure(dataset: Path, capsys: pytest.CaptureFixture) -> None:
+    """The cache writer's clean-up failed too, and its thread died with a traceback; the build went on without a cache."""
+    cache = dataset / "cache"
+    cache.mkdir()
+    for prefix in range(256):  # every layer cache subfolder is a file
+        (cache / f"{prefix:02x}").touch()
+    before = _tree(dataset / "corpus")
+    argv = [a for a in _build(dataset) if a != "--no-cache"] + ["--cache", str(cache)]
+    _fails_in_one_line(argv, capsys, "layer cache")
+    assert _tree(dataset / "corpus") == before
+
+
 def test_a_cache_in_the_seeds_folder_is_refused(dataset: Path, capsys: pytest.CaptureFixture) -> None:
     """``cd seeds && kronika build --seeds .`` would put the default cache there."""
     before = _everything(dataset)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import suppress
 import queue
 import threading
 import time
@@ -268,5 +269,6 @@ class LayerCache:
             tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, path)
         except OSError as err:
-            tmp.unlink(missing_ok=True)
+            with suppress(OSError):  # a file where a folder should be fails this too
+                tmp.unlink(missing_ok=True)
             raise EnvironmentFailure(f"layer cache {self.folder}: {err.strerror or err} (use --cache DIR elsewhere, or --no-cache)") from None
