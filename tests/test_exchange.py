@@ -704,6 +704,20 @@ def test_labelstudio_odd_structures_are_one_line(project: Path, capsys: pytest.C
         assert needle in _one_line_error(capsys)
 
 
+@pytest.mark.parametrize("fmt", ["conll", "labelstudio", "brat"])
+def test_a_fifo_to_import_is_refused_unread(fmt: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Reading it would block the import forever."""
+    path = project / "in"
+    if fmt == "brat":
+        path.mkdir()
+        (path / "doc_a.txt").write_text(DOC_A, encoding="utf-8")
+        os.mkfifo(path / "doc_a.ann")
+    else:
+        os.mkfifo(path)
+    assert _run(fmt, path, project) == 2
+    assert "is not a regular file" in _one_line_error(capsys)
+
+
 def test_skipped_task_ids_are_printed_escaped(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = project / "odd.json"
     path.write_text(json.dumps([{"data": {"doc_id": "evil\n0 gold file(s) written\u001b[2K"}, "predictions": []}]), encoding="utf-8")

@@ -320,10 +320,13 @@ def check_out(out: Path, corpus: Path, folder: bool) -> None:
 
 # ------------------------------------------------------------------ import
 def read_input(path: Path, what: str = "file") -> bytes:
-    """The bytes of an import file; a folder, a missing or unreadable file is one-line ``ExchangeError``."""
+    """The bytes of an import file; a folder, a FIFO or device (it would block or never
+    end), a missing or unreadable file is one-line ``ExchangeError``."""
     if path.is_dir():
         raise ExchangeError(f"{path}: is a folder; --in must be a {what}")
     try:
+        if path.exists() and not path.is_file():
+            raise ExchangeError(f"{path}: is not a regular file; --in must be a {what}")
         return path.read_bytes()
     except OSError as err:
         raise ExchangeError(f"{path}: cannot read: {err.strerror or err}") from None
