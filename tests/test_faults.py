@@ -326,6 +326,31 @@ def test_a_swap_killed_at_any_step_is_recovered(dataset: Path, killed_at: int, m
     assert not [p.name for p in dataset.iterdir() if p.name.startswith(".corpus") or p.name.startswith(".README")]
 
 
+@pytest.mark.parametrize("failing_at", range(5))
+def test_a_swap_that_fails_leaves_the_card_and_corpus_agreeing(dataset: Path, failing_at: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error in a step (not a kill): the stage goes with it, so the swap must not
+    leave a journal that rolls the new card in over the old corpus."""
+    old = _states(dataset)
+    real = os.replace
+    calls = []
+
+    def replace(src: object, dst: object) -> None:
+        if len(calls) == failing_at:
+            raise OSError(errno.EIO, "Input/output error")
+        calls.append((src, dst))
+        real(src, dst)
+
+    with pytest.raises(OSError):
+        with output.staging(dataset / "corpus") as stage:
+            (stage / "manifest.json").write_text(json.dumps({"name": "kronika", "new": True}))
+            monkeypatch.setattr(os, "replace", replace)
+            output.commit(stage, dataset / "corpus", {dataset / "README.md": "---\nnew: card\n---\n"})
+    monkeypatch.setattr(os, "replace", real)
+    output.recover(dataset / "corpus", [dataset / "README.md"])
+    new = ({"manifest.json": json.dumps({"name": "kronika", "new": True}).encode()}, b"---\nnew: card\n---\n")
+    assert _states(dataset) == (old if failing_at < 4 else new)
+
+
 def test_seed_checks_read_nothing_of_a_vanished_or_special_file(tmp_path: Path) -> None:
     with pytest.raises(SeedError, match="vanished during the build"):
         seed_bytes(tmp_path / "gone.txt", tmp_path)

@@ -3,11 +3,12 @@
 The corpus folder, its manifest and the card beside it change as one unit.
 The new corpus is written into a staging folder beside the old one; the new
 text of each file beside it (the card, croissant.json) goes into a file beside
-that; then a journal names the staging folder, and two renames of folders and
-one per file swap them in. A build killed at any
-instant leaves either the old state or the new one: the next build reads the
-journal and rolls back (the staging folder still exists) or forward (it is
-gone, so it became the corpus).
+that; then a journal names the staging folder and its inode, and two renames of
+folders and one per file swap them in. A build killed or failing at any instant
+leaves either the old state or the new one: the next build reads the journal and
+rolls forward if the corpus folder is the staging folder (same inode), else back.
+(Asking whether the staging folder still exists is not enough: a build that fails,
+rather than is killed, removes it.)
 
 Nothing here deletes a thing it did not create: staging folders carry a mark
 file, the old corpus and the journal have fixed names of our own, and a folder
@@ -22,7 +23,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from kronika.ingest import shown
@@ -122,11 +123,16 @@ def recover(out: Path, files: list[Path]) -> None:
     """
     journal, old = _sibling(out, "swap.json"), _sibling(out, "old")
     if journal.exists():
-        stage = out.parent / json.loads(journal.read_text(encoding="utf-8"))["stage"]
-        if stage.exists():  # killed before the new corpus was in place: roll back
+        record = json.loads(journal.read_text(encoding="utf-8"))
+        stage = out.parent / record["stage"]
+        if "inode" in record:
+            in_place = out.exists() and os.stat(out).st_ino == record["inode"]
+        else:  # a journal of an earlier version
+            in_place = not stage.exists()
+        if not in_place:  # stopped before the new corpus was in place: roll back
             if not out.exists() and old.exists():
                 os.replace(old, out)
-            shutil.rmtree(stage)
+            shutil.rmtree(stage, ignore_errors=True)
         else:  # the new corpus is in place: roll forward
             for path in files:
                 if _new(path).exists():
@@ -161,12 +167,20 @@ def commit(stage: Path, out: Path, files: dict[Path, str]) -> None:
     for path, text in files.items():
         _write_synced(_new(path), text.encode("utf-8"))
     journal = _sibling(out, "swap.json")
-    _write_synced(journal, json.dumps({"stage": stage.name}).encode("utf-8"))
+    # the stage's inode: after the rename it is the corpus's, so ``recover`` knows
+    # whether the new corpus got in place even once the stage folder is gone
+    _write_synced(journal, json.dumps({"stage": stage.name, "inode": os.stat(stage).st_ino}).encode("utf-8"))
     (stage / STAGE_MARK).unlink()
     old = _sibling(out, "old")
-    if out.exists():
-        os.replace(out, old)
-    os.replace(stage, out)
+    try:
+        if out.exists():
+            os.replace(out, old)
+        os.replace(stage, out)
+    except BaseException:
+        with suppress(OSError):  # an error, not a kill: the old corpus back now if it can be
+            if old.exists() and not out.exists():
+                os.replace(old, out)
+        raise
     for path in files:
         os.replace(_new(path), path)
     journal.unlink()
