@@ -357,6 +357,9 @@ def test_seed_checks_read_nothing_of_a_vanished_or_special_file(tmp_path: Path) 
     os.symlink("/dev/zero", tmp_path / "inside.txt")
     with pytest.raises(SeedError, match="symlink points outside"):
         seed_bytes(tmp_path / "inside.txt", tmp_path)
+    os.symlink(tmp_path / "nowhere.txt", tmp_path / "dangling.txt")
+    with pytest.raises(SeedError, match="dangling.txt: is a symbolic link to a missing file$"):
+        seed_bytes(tmp_path / "dangling.txt", tmp_path)
 
 
 def test_names_are_printed_escaped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

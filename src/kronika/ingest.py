@@ -153,6 +153,8 @@ def seed_bytes(path: Path, root: Path, what: str = "seed") -> bytes:
         finally:
             os.close(fd)
     except FileNotFoundError:
+        if path.is_symlink():
+            raise SeedError(path, "is a symbolic link to a missing file") from None
         raise SeedError(path, "vanished during the build (no such file)") from None
     except OSError as err:
         raise SeedError(path, f"cannot be read: {err.strerror or err}") from None
