@@ -151,6 +151,16 @@ def test_labelstudio_uses_latest_annotation_and_checks_text() -> None:
         labelstudio.from_export(tasks, _text_of(docs))
 
 
+def test_labelstudio_compares_times_as_times() -> None:
+    """Label Studio leaves out a zero fraction: ``...:00Z`` is earlier than ``...:00.5Z``."""
+    first = {"id": 1, "updated_at": "2024-05-01T10:00:00Z"}
+    later = {"id": 2, "updated_at": "2024-05-01T10:00:00.500000Z"}
+    offset = {"id": 3, "updated_at": "2024-05-01T12:00:01+02:00"}  # 10:00:01 UTC
+    unreadable = {"id": 4, "updated_at": 5}
+    assert labelstudio.chosen_annotation({"annotations": [later, first]})["id"] == 2
+    assert labelstudio.chosen_annotation({"annotations": [first, offset, later, unreadable]})["id"] == 3
+
+
 LAYERS = [("gazetteer_v1", 0.9), ("rules_v1", 0.7000000000000001), ("gold_v1", None), ("names_rules_v1", 0.1 + 0.2)]
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,10 @@ def chosen_annotation(task: dict[str, Any], at: str = "") -> dict[str, Any] | No
     Only ``annotations`` count (what a person submitted), never ``predictions``.
     Cancelled (skipped) annotations, ``was_cancelled: true``, are ignored. Of the
     rest, the one updated last wins (``updated_at``, else ``created_at``; ISO
-    8601 strings, compared as text); on a tie, the later one in the list.
+    8601 times, compared as times: Label Studio leaves out a zero fraction, so
+    ``...:00Z`` is earlier than ``...:00.5Z`` though it sorts after it as text); on a
+    tie, the later one in the list. A time that is missing or unreadable counts as
+    the earliest.
     """
     annotations = task.get("annotations")
     if annotations is None:
@@ -165,7 +169,18 @@ def chosen_annotation(task: dict[str, Any], at: str = "") -> dict[str, Any] | No
     if not live:
         return None
     # max() keeps the first of equals, so reverse: the later one in the list wins a tie.
-    return max(reversed(live), key=lambda a: str(a.get("updated_at") or a.get("created_at") or ""))
+    return max(reversed(live), key=lambda a: _when(a.get("updated_at") or a.get("created_at")))
+
+
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _when(value: Any) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return EARLIEST
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _task_doc(task: Any, index: int, text_of: TextOf, where: str) -> AnnotatedText:
