@@ -151,6 +151,17 @@ def test_labelstudio_uses_latest_annotation_and_checks_text() -> None:
         labelstudio.from_export(tasks, _text_of(docs))
 
 
+@pytest.mark.parametrize("fmt", ["conll", "labelstudio"])
+def test_an_import_file_with_a_byte_order_mark_reads_as_without(fmt: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _export(fmt, project, "--layer", "gold")
+    if fmt == "labelstudio":
+        _simulate_labelstudio(out)
+    out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())  # as Notepad saves it
+    capsys.readouterr()
+    assert _run(fmt, out, project) == 0
+    assert "doc_a.gold.json: unchanged" in capsys.readouterr().out
+
+
 def test_labelstudio_compares_times_as_times() -> None:
     """Label Studio leaves out a zero fraction: ``...:00Z`` is earlier than ``...:00.5Z``."""
     first = {"id": 1, "updated_at": "2024-05-01T10:00:00Z"}

@@ -333,8 +333,10 @@ def read_input(path: Path, what: str = "file") -> bytes:
 
 
 def decode_utf8(data: bytes, where: Path | str) -> str:
+    """The text of an import file, without the byte order mark some editors write
+    (a document text never starts with one: the build keeps a seed's BOM apart)."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         raise ExchangeError(f"{where}: invalid UTF-8 at byte offset {err.start}") from None
 
