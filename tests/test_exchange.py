@@ -290,6 +290,18 @@ def test_brat_layout_and_errors(tmp_path: Path) -> None:
         brat.read(tmp_path, _text_of(docs))
 
 
+def test_brat_lines_break_nowhere_inside_a_mention(tmp_path: Path) -> None:
+    """A CR or U+2028 inside a mention ends a line for brat and editors (universal newlines)."""
+    text = "Spotkanie w Nowym\rJorku i w Nowym\u2028Sączu.\n"
+    mentions = [Mention(12, 23, text[12:23], "LOC", "Nowy Jork", "LOC-New-York", "gold_v1", None),
+                Mention(28, 40, text[28:40], "LOC", "Nowy Sącz", "LOC-Nowy-Sacz", "gold_v1", None)]
+    docs = [AnnotatedText("doc_x", text, mentions, "pl")]
+    brat.write(docs, tmp_path / "brat")
+    ann = (tmp_path / "brat" / "doc_x.ann").read_text(encoding="utf-8")
+    assert len(ann.splitlines()) == ann.count("\n") and "T1\tLOC 12 17;18 23\tNowym Jorku\n" in ann
+    assert _gold(brat.read(tmp_path / "brat", _text_of(docs))) == _gold(docs)
+
+
 def test_spacy_docbin_layout() -> None:
     spacy_docbin = pytest.importorskip("kronika.spacy_docbin")
     spacy = pytest.importorskip("spacy")

@@ -66,10 +66,15 @@ def annotation_conf(layers: Iterable[str] = ()) -> str:
     return f"[entities]\n{entities}\n\n[relations]\n\n[events]\n\n[attributes]\n{attributes}"
 
 
+LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # where str.splitlines breaks
+
+
 def _fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The line pieces of ``[start, end)`` that hold more than whitespace."""
+    """The line pieces of ``[start, end)`` that hold more than whitespace: any line
+    break, not only "\\n", since brat and editors read ``.ann`` lines with universal
+    newlines (a CR or U+2028 in a T line's text would end the line there)."""
     pieces, position = [], start
-    for match in re.finditer(r"\n", text[start:end]):
+    for match in LINE_BREAKS.finditer(text[start:end]):
         pieces.append((position, start + match.start()))
         position = start + match.end()
     pieces.append((position, end))
