@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -70,10 +71,10 @@ def write_corpus(root: Path, rows: list[dict], num_examples: int | None = None) 
         if not table.num_rows:
             continue
         name = f"{config}/train-00000-of-00001.parquet"
-        write_parquet(table, corpus / name)
+        num_bytes = write_parquet(table, corpus / name)  # the data's size, from the file's own metadata
         entries.append({"path": name, "sha256": sha256_file(corpus / name), "num_rows": table.num_rows})
         count = table.num_rows if num_examples is None or config != "documents" else num_examples
-        splits[config] = {"paths": [f"corpus/{name}"], "num_examples": count, "num_bytes": table.nbytes}
+        splits[config] = {"paths": [f"corpus/{name}"], "num_examples": count, "num_bytes": num_bytes}
     write_json(corpus / "manifest.json", {"name": "kronika", "version": "0.0.0", "files": entries})
     write_text(root / "README.md", f"---\n{yaml.safe_dump(card(splits), sort_keys=False, allow_unicode=True)}---\n# Kronika\n")
     return corpus
@@ -232,6 +233,24 @@ def test_dropped_sentence_row_is_caught(tmp_path: Path) -> None:
     assert any("record c: sentence_index: text[23:39] 'Drugie zdanie.' is in no sentence" in m for m in found), found
 
 
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)  # opening it would block forever
+
+
+def _edit_card(corpus: Path, change) -> None:
+    card = corpus.parent / "README.md"
+    meta = yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1])
+    change(meta)
+    write_text(card, f"---\n{yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)}---\n# Kronika\n")
+
+
+def _edit_manifest(corpus: Path, change) -> None:
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    change(manifest)
+    write_json(corpus / "manifest.json", manifest)
+
+
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
@@ -240,14 +259,38 @@ def test_dropped_sentence_row_is_caught(tmp_path: Path) -> None:
         (lambda c: (c.parent / "README.md").unlink(), "README.md: record -: -: dataset card is missing"),
         (lambda c: (c.parent / "README.md").write_text("---\nconfigs: [\n---\n", encoding="utf-8"), "README.md: record -: -: front matter is not valid YAML"),
         (lambda c: next((c / "documents").glob("*.parquet")).write_bytes(b"PAR1"), "not a readable Parquet file"),
+        (lambda c: _fifo(next((c / "mentions").glob("*.parquet"))), "mentions/train-00000-of-00001.parquet: record -: -: is not a regular file"),
+        (lambda c: _edit_card(c, lambda m: m["configs"][1].update(default=True) or m["configs"][0].update(default=True)),
+         "configs: documents, mentions are all marked default; datasets.load_dataset accepts one"),
+        (lambda c: _edit_card(c, lambda m: m["dataset_info"][0]["splits"][0].update(num_bytes=1)), "splits[train].num_bytes: says 1, the files' data is"),
+        (lambda c: _edit_card(c, lambda m: m.update(language=["de"], size_categories=["1M<n<10M"])), "language: is ['de']; the documents make it ['pl']"),
+        (lambda c: _edit_card(c, lambda m: m["configs"][0]["data_files"][0].update(path=[str(c / "documents" / "x.parquet")])),
+         "is not a path inside the dataset"),
+        (lambda c: _edit_manifest(c, lambda m: m["files"].append(dict(m["files"][0], path="../README.md"))),
+         "../README.md: listed file is not a Parquet shard of the corpus"),
+        (lambda c: _edit_manifest(c, lambda m: m.update(version=5)), "manifest.json: record -: version: must be a string, not 5"),
     ],
-    ids=["no manifest", "bad manifest", "no card", "bad card", "truncated"],
+    ids=["no manifest", "bad manifest", "no card", "bad card", "truncated", "fifo shard", "two defaults", "num_bytes",
+         "languages", "absolute data_files", "manifest lists a file outside", "manifest version"],
 )
 def test_corpus_level_damage_is_one_line(tmp_path: Path, damage, expected: str) -> None:
     corpus = write_corpus(tmp_path, [good_row("a")])
     damage(corpus)
     found = messages(corpus)
     assert any(expected in m for m in found), found
+
+
+def test_every_problem_is_one_line_whatever_the_data(tmp_path: Path) -> None:
+    """An id with a newline cannot forge a problem line; a huge value is cut; deep JSON is one problem."""
+    row = good_row()
+    row["id"] = "doc1\n/fake.parquet: record X: text: forged"
+    row["metadata"]["title"] = list(range(200_000))
+    found = messages(write_jsonl(tmp_path / "rows.jsonl", [row]))
+    assert found and all("\n" not in m and len(m) < 5000 for m in found), [m[:200] for m in found]
+    assert any("doc1\\n/fake.parquet" in m for m in found)
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    assert messages(deep) == [f"{deep}: record line 1: -: invalid JSON (nested too deeply to read)"]
 
 
 def test_characters_beyond_the_bmp_are_found_in_any_layout() -> None:

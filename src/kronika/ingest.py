@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kronika.blocks import split_blocks
-from kronika.record import ID_PATTERN, MAX_SEED_BYTES, Block, date_precision, split_header
+from kronika.record import ID_PATTERN, MAX_SEED_BYTES, Block, date_precision, shown, split_header
 
 SEED_SUFFIX = ".txt"
 GOLD_SUFFIX = ".gold.json"
@@ -47,24 +47,6 @@ class SeedError(ValueError):
         self.reason = message
 
 
-def shown(path: Path | str) -> str:
-    """A path as it can be printed on one line and written to JSON.
-
-    Control characters (a newline, an ANSI escape) and bytes that are not
-    UTF-8 (kept by Python as surrogates) are escaped, so a file name can
-    neither forge output lines nor break the manifest.
-    """
-    text = str(path)
-    if text.isprintable():  # surrogates are not printable either
-        return text
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of the file name
-        return f"\\x{code - 0xDC00:02x}"
-    return char.encode("unicode_escape").decode("ascii")
 
 
 @dataclass(frozen=True)

@@ -244,6 +244,25 @@ def document_schema() -> dict[str, Any]:
         },
     }
 
+def shown(path: Any) -> str:
+    """A path as it can be printed on one line and written to JSON.
+
+    Control characters (a newline, an ANSI escape) and bytes that are not
+    UTF-8 (kept by Python as surrogates) are escaped, so a file name can
+    neither forge output lines nor break the manifest.
+    """
+    text = str(path)
+    if text.isprintable():  # surrogates are not printable either
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of the file name
+        return f"\\x{code - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
+
 
 def edge_space(value: str) -> bool:
     """Starts or ends with white space: no mention text or base form may (the token-based
@@ -437,6 +456,24 @@ def _hf_feature(typ: pa.DataType, names: list[str] | None = None) -> dict[str, A
     if names:
         return {"names": names, "_type": "ClassLabel"}
     return {"dtype": _HF_DTYPES[str(typ)], "_type": "Value"}
+
+
+def present_languages(languages: list[str]) -> list[str]:
+    """The card's ``language`` list: the languages the documents have, sorted, once each.
+
+    ``und`` (undetermined) names no language, so it is listed only when nothing
+    else is, since the Hub wants the list non-empty.
+    """
+    named = sorted({lang for lang in languages if lang != "und"})
+    return named or ["und"]
+
+
+def size_category(n: int) -> str:
+    """The card's ``size_categories`` entry for ``n`` documents."""
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
 
 
 def card_features(schema: pa.Schema | None = None) -> list[dict[str, Any]]:

@@ -62,7 +62,10 @@ from kronika.record import (
     sha256_file,
     hf_features,
     raw_bytes,
+    present_languages,
     schema_validator,
+    shown,
+    size_category,
     split_header,
 )
 
@@ -85,7 +88,17 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: record {self.record}: {self.field}: {self.message}"
+        """One line, whatever the data held: control characters escaped (an id with a
+        newline could forge a problem line) and each part at most MAX_PART characters."""
+        return ": ".join(_part(p) for p in (self.file, f"record {self.record}", self.field, self.message))
+
+
+MAX_PART = 1000
+
+
+def _part(text: str) -> str:
+    text = shown(text)
+    return text if len(text) <= MAX_PART else text[: MAX_PART - 3] + "..."
 
 
 # (row in the batch, field path, message): what the per-config checks yield
@@ -166,6 +179,8 @@ def _validate(path: Path, timings: dict[str, float]) -> list[Problem]:
         return [Problem(str(path), "-", "-", "no such file or folder")]
     if path.is_dir():
         return _validate_folder(path, timings)
+    if not path.is_file():
+        return [Problem(str(path), "-", "-", "is not a regular file (a FIFO or a device?)")]
     if path.suffix == ".parquet":
         index = Index()
         with _timed(timings, "file"):
@@ -430,11 +445,14 @@ class Loaded:
     version: str = ""
     usable: bool = False  # readable and of the config's shape
     batches: list[tuple[pa.RecordBatch, Path, int] | Problem] | None = None
+    num_bytes: int = 0  # the data's uncompressed size, from the file's metadata (the card's num_bytes)
 
 
 def _load(path: Path, config: str | None) -> Loaded:
     """Open a file, check its shape and, unless it is large, read and decode it all (in a worker)."""
     file = str(path)
+    if not path.is_file():  # a FIFO would block the open forever
+        return Loaded(path, config, [Problem(file, "-", "-", "is not a regular file")])
     try:
         pf = pq.ParquetFile(path, page_checksum_verification=True)
         schema = pf.schema_arrow
@@ -453,7 +471,8 @@ def _load(path: Path, config: str | None) -> Loaded:
         loaded.problems, loaded.usable = _metadata_problems(schema, file, config), True
         if not loaded.problems:
             _CLEAN_SCHEMA[config] = schema
-    if sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)) < WHOLE_FILE_BYTES:
+    loaded.num_bytes = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if loaded.num_bytes < WHOLE_FILE_BYTES:
         loaded.batches = list(_read_batches(pf, path, config))
     return loaded
 
@@ -482,6 +501,7 @@ def _units(paths: list[Path], config: str | None, index: Index) -> Iterator[Unit
             assert config is not None
             index.seen.add(config)
             index.rows[path] = loaded.rows
+            index.num_bytes[path] = loaded.num_bytes
             index.versions[path] = loaded.version
             if not loaded.usable:
                 index.incomplete.add(config)
@@ -1456,6 +1476,7 @@ class Index:
         self.last_key: dict[tuple[str, str], Any] = {}  # (config, split) -> key of the last row
         self.sentences: dict[str, dict[int, tuple[int, int]]] = {}
         self.rows: dict[Path, int] = {}
+        self.num_bytes: dict[Path, int] = {}
         self.versions: dict[Path, str] = {}
         self.clusters: dict[str, list[tuple[str, int | None, str]]] = {}  # cluster -> (id, count, split) of its members
 
@@ -1641,6 +1662,7 @@ def _manifest_problems(corpus: Path, files: list[Path], index: Index) -> tuple[l
     if not isinstance(entries, list):
         return [Problem(where, "-", "files", "must be a list of {path, sha256, num_rows}")], None
     problems, listed = [], set()
+    shards = {file.relative_to(corpus).as_posix() for file in files}
     for i, entry in enumerate(entries):
         if not (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("sha256"), str)
                 and type(entry.get("num_rows")) is int):
@@ -1649,13 +1671,17 @@ def _manifest_problems(corpus: Path, files: list[Path], index: Index) -> tuple[l
         if entry["path"] in listed:
             problems.append(Problem(where, "-", entry["path"], "listed twice"))
         listed.add(entry["path"])
+        if entry["path"] not in shards and (corpus / entry["path"]).exists():  # ../README.md, stats/x.png, a/./b
+            problems.append(Problem(where, "-", entry["path"], "listed file is not a Parquet shard of the corpus"))
+            continue
         problems += _manifest_entry_problems(where, corpus, entry, index)
-    for file in files:
-        name = file.relative_to(corpus).as_posix()
-        if name not in listed:
-            problems.append(Problem(where, "-", name, "Parquet file is not listed in the manifest"))
+    for name in sorted(shards - listed):
+        problems.append(Problem(where, "-", name, "Parquet file is not listed in the manifest"))
     version = data.get("version")
-    return problems, version if isinstance(version, str) else None
+    if not isinstance(version, str):  # else every version check would be skipped
+        problems.append(Problem(where, "-", "version", f"must be a string, not {version!r}"))
+        return problems, None
+    return problems, version
 
 
 def _manifest_entry_problems(where: str, corpus: Path, entry: dict[str, Any], index: Index) -> list[Problem]:
@@ -1697,6 +1723,8 @@ class CardError(ValueError):
 
 def read_card(card: Path) -> dict[str, Any]:
     """The YAML front matter of a dataset card (``{}`` if it has none)."""
+    if not card.is_file():  # a FIFO would block the read forever
+        raise CardError("is not a regular file")
     text = card.read_text(encoding="utf-8")
     if not text.startswith("---\n"):
         return {}
@@ -1738,7 +1766,7 @@ def _card_problems(layout: Layout, index: Index, version: str | None) -> list[Pr
             continue
         for split, group in by_split(paths).items():
             problems += _data_files_problems(where, card.parent, name, config, split, group)
-            problems += _info_problems(where, name, info, split, sum(index.rows.get(p, 0) for p in group))
+            problems += _info_problems(where, name, info, split, sum(index.rows.get(p, 0) for p in group), sum(index.num_bytes.get(p, 0) for p in group))
         problems += _extra_split_problems(where, name, config, info, by_split(paths))
         if info.get("features") != card_features(expected_schema(name)):
             problems.append(Problem(where, "-", f"dataset_info[{name}].features", "do not match the config's schema"))
@@ -1747,7 +1775,24 @@ def _card_problems(layout: Layout, index: Index, version: str | None) -> list[Pr
     for name in by_name:
         if name not in layout.files:
             problems.append(Problem(where, "-", f"configs[{name}]", "no Parquet files for this config"))
-    return problems
+    defaults = [str(c.get("config_name")) for c in configs if isinstance(c, dict) and c.get("default")]
+    if len(defaults) > 1:
+        problems.append(Problem(where, "-", "configs", f"{', '.join(defaults)} are all marked default; datasets.load_dataset accepts one"))
+    return problems + _claim_problems(where, meta, index)
+
+
+def _claim_problems(where: str, meta: dict[str, Any], index: Index) -> list[Problem]:
+    """What the card says of the documents as a whole (their languages, their number), where it says it."""
+    if "documents" in index.incomplete or "documents" not in index.seen:
+        return []
+    languages = present_languages([doc.language for doc in index.docs.values()])
+    claims = {
+        "language": languages,
+        "multilinguality": "multilingual" if len(languages) > 1 else "monolingual",
+        "size_categories": [size_category(len(index.docs))],
+    }
+    return [Problem(where, "-", key, f"is {meta.get(key)!r}; the documents make it {value!r}")
+            for key, value in claims.items() if key in meta and meta[key] != value]
 
 
 def _data_files_problems(where: str, root: Path, name: str, config: dict[str, Any], split: str, paths: list[Path]) -> list[Problem]:
@@ -1760,6 +1805,9 @@ def _data_files_problems(where: str, root: Path, name: str, config: dict[str, An
     listed = listed if isinstance(listed, list) else [listed]
     problems, matched = [], set()
     for pattern in listed:
+        if isinstance(pattern, str) and (pattern.startswith("/") or ".." in Path(pattern).parts):
+            problems.append(Problem(where, "-", f"configs[{name}].data_files[{split}]", f"{pattern!r} is not a path inside the dataset"))
+            continue
         hits = sorted(root.glob(pattern)) if isinstance(pattern, str) and pattern else []
         if not hits:
             problems.append(Problem(where, "-", f"configs[{name}].data_files[{split}]", f"{pattern!r} matches no file"))
@@ -1780,7 +1828,7 @@ def _extra_split_problems(where: str, name: str, config: dict[str, Any], info: d
     return [Problem(where, "-", f"configs[{name}].data_files[{split}]", "the split has no shards") for split in sorted(map(str, named - present))]
 
 
-def _info_problems(where: str, name: str, info: dict[str, Any], split: str, rows: int) -> list[Problem]:
+def _info_problems(where: str, name: str, info: dict[str, Any], split: str, rows: int, num_bytes: int) -> list[Problem]:
     split = split or "train"
     problems = []
     splits = [s for s in info.get("splits") or [] if isinstance(s, dict)]
@@ -1790,6 +1838,9 @@ def _info_problems(where: str, name: str, info: dict[str, Any], split: str, rows
     elif entry.get("num_examples") != rows:
         field_path = f"dataset_info[{name}].splits[{split}].num_examples"
         problems.append(Problem(where, "-", field_path, f"says {entry.get('num_examples')}, files hold {rows}"))
+    elif "num_bytes" in entry and entry["num_bytes"] != num_bytes:
+        field_path = f"dataset_info[{name}].splits[{split}].num_bytes"
+        problems.append(Problem(where, "-", field_path, f"says {entry.get('num_bytes')}, the files' data is {num_bytes} bytes"))
     return problems
 
 
@@ -1846,6 +1897,10 @@ def _jsonl_rows(path: Path) -> tuple[str, list[tuple[str, dict[str, Any] | Probl
                 parsed.append((number, json.loads(line)))
             except json.JSONDecodeError as err:
                 parsed.append((number, Problem(str(path), f"line {number}", "-", f"invalid JSON ({err.msg})")))
+            except RecursionError:
+                parsed.append((number, Problem(str(path), f"line {number}", "-", "invalid JSON (nested too deeply to read)")))
+            except ValueError as err:  # a number beyond the int conversion limit
+                parsed.append((number, Problem(str(path), f"line {number}", "-", f"invalid JSON ({_one_line(err)})")))
     first = next((r for _, r in parsed if isinstance(r, dict)), {})
     config = config_of(path, first)
     items = []

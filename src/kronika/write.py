@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from kronika.atomic import write_text
-from kronika.record import CONFIGS, arrow_schema, card_features, class_names, hf_features
+from kronika.record import CONFIGS, arrow_schema, card_features, class_names, hf_features, present_languages, size_category
 
 # Fixed writer settings: changing any of them changes the bytes of every shard.
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -146,7 +146,7 @@ def card_yaml(*, version: str, splits: dict[str, dict[str, dict[str, Any]]], lan
         "multilinguality": "multilingual" if len(present_languages(languages)) > 1 else "monolingual",
         "task_categories": ["token-classification", "text-classification"],
         "task_ids": ["named-entity-recognition", "language-identification"],
-        "size_categories": [_size_category(documents)],
+        "size_categories": [size_category(documents)],
         "tags": ["news", "named-entities", "language-identification"],
         "configs": configs,
         "dataset_info": infos,
@@ -155,16 +155,6 @@ def card_yaml(*, version: str, splits: dict[str, dict[str, dict[str, Any]]], lan
 
 # Gold layers are written by hand (expert-generated); the other documents get automatic layers.
 ANNOTATIONS_CREATORS = ["expert-generated", "machine-generated"]
-
-
-def present_languages(languages: list[str]) -> list[str]:
-    """The card's ``language`` list: the languages the documents have, sorted, once each.
-
-    ``und`` (undetermined) names no language, so it is listed only when nothing
-    else is, since the Hub wants the list non-empty.
-    """
-    named = sorted({lang for lang in languages if lang != "und"})
-    return named or ["und"]
 
 
 def replace_stats_section(body: str, section: str) -> str:
@@ -183,13 +173,6 @@ def replace_stats_section(body: str, section: str) -> str:
         j = lines.index(end, i)
         return "".join(lines[:i]) + section + "".join(lines[j + 1 :])
     return body + ("" if body.endswith("\n\n") or not body else "\n" if body.endswith("\n") else "\n\n") + section
-
-
-def _size_category(n: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
-        if n < limit:
-            return name
-    return "1M<n<10M"
 
 
 class CardError(ValueError):
