@@ -280,6 +280,29 @@ def test_corpus_level_damage_is_one_line(tmp_path: Path, damage, expected: str) 
     assert any(expected in m for m in found), found
 
 
+def test_space_class_is_pythons_white_space() -> None:
+    import pyarrow.compute as pc
+
+    from kronika.record import SPACE_CLASS
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    found = pc.match_substring_regex(pa.array(chars), f"[{SPACE_CLASS}]").to_pylist()
+    assert [c for c, hit in zip(chars, found) if hit != c.isspace()] == []
+
+
+def test_no_entity_or_token_has_white_space_where_the_build_never_puts_it(tmp_path: Path) -> None:
+    row = good_row()
+    row["entities"][0]["lemma"] += "\u00a0"
+    found = messages(write_jsonl(tmp_path / "rows.jsonl", [row]))
+    assert any("record doc1 (line 1): entities[0].lemma: starts or ends with white space" in m for m in found), found
+    corpus = write_corpus(tmp_path / "c", [good_row("a")])
+    shard = next((corpus / "sentences").glob("*.parquet"))
+    rows = pq.read_table(shard).to_pylist()
+    rows[0]["tokens"][1] = rows[0]["tokens"][1][:1] + " " + rows[0]["tokens"][1][2:]  # same length, a space inside
+    write_parquet(config_table(rows, "sentences", "0.0.0"), shard)
+    assert any("tokens[1]: " in m and "holds white space" in m for m in messages(corpus))
+
+
 def test_every_problem_is_one_line_whatever_the_data(tmp_path: Path) -> None:
     """An id with a newline cannot forge a problem line; a huge value is cut; deep JSON is one problem."""
     row = good_row()

@@ -264,6 +264,11 @@ def _escape(char: str) -> str:
     return char.encode("unicode_escape").decode("ascii")
 
 
+# Python's white space (``str.isspace``) as an RE2 character class, for column-wide checks
+# (spelled out: finding it takes 0.1 s; a test compares it with str.isspace)
+SPACE_CLASS = r"\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+
+
 def edge_space(value: str) -> bool:
     """Starts or ends with white space: no mention text or base form may (the token-based
     exports, CoNLL and spaCy, cannot place such a span; brat and Label Studio trim it)."""

@@ -54,9 +54,11 @@ from kronika.record import (
     BIO_TAGS,
     CONFIGS,
     CONTEXT_CHARS,
+    SPACE_CLASS,
     WORD_RE,
     arrow_schema,
     card_features,
+    class_names,
     count_words,
     date_precision,
     sha256_file,
@@ -620,9 +622,18 @@ def _metadata_problems(schema: pa.Schema, file: str, config: str) -> list[Proble
         found = json.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError):
         found = "invalid JSON"
+    problems = []
     if found != expected:
-        return [Problem(file, "-", "(schema metadata).huggingface", "is missing or does not match the config's features")]
-    return []
+        problems.append(Problem(file, "-", "(schema metadata).huggingface", "is missing or does not match the config's features"))
+    for field in expected_schema(config):  # the label names other readers see (DuckDB: parquet_kv_metadata)
+        names = class_names(field)
+        if not names:
+            continue
+        if (schema.metadata or {}).get(f"{field.name}.names".encode()) != json.dumps(names).encode():
+            problems.append(Problem(file, "-", f"(schema metadata).{field.name}.names", f"is missing or is not {names}"))
+        if class_names(schema.field(field.name)) != names:
+            problems.append(Problem(file, "-", f"{field.name} (field metadata)", f"the class label names are not {names}"))
+    return problems
 
 
 # ------------------------------------------------------ vectorised schema rules
@@ -1016,7 +1027,8 @@ def _prepare_documents(batch: Rows, early: Early | None = None) -> Extras:
     return {
         "vector_meta": list(_vector_metadata_problems(batch, lengths)),
         "sha256": _plain_sha256(batch),
-        "spans": [problem for name in ("blocks", "languages", "entities") for problem in _span_problems(name, batch.column(name), lengths)],
+        "spans": [problem for name in ("blocks", "languages", "entities") for problem in _span_problems(name, batch.column(name), lengths)]
+        + list(_edge_space_problems(batch.column("entities"))),
         "words": lambda: _word_problems(pc.struct_field(meta, "word_count"), counted()),
     }
 
@@ -1203,6 +1215,22 @@ def _span_problems(name: str, lists: pa.Array, lengths: pa.Array) -> Found:
             yield row, f"{where}.start", f"{s} overlaps or precedes the previous span ending at {previous[k].as_py()}"
 
 
+EDGE_SPACE = f"^[{SPACE_CLASS}]|[{SPACE_CLASS}]$"  # the build trims every mention (``record.edge_space``)
+
+
+def _edge_space_problems(entities: pa.Array) -> Found:
+    """No entity's text or lemma starts or ends with white space (CoNLL and spaCy could not place it)."""
+    flat = pc.list_flatten(entities)
+    if not len(flat):
+        return
+    parents, offsets = pc.list_parent_indices(entities), None
+    for name in ("text", "lemma"):
+        for k in _bad(pc.match_substring_regex(pc.struct_field(flat, name), EDGE_SPACE)):
+            offsets = offsets or _offsets(entities)
+            row = parents[k].as_py()
+            yield row, f"entities[{k - offsets[row]}].{name}", "starts or ends with white space"
+
+
 def _block_gap_problems(cols: DocumentColumns) -> Found:
     """Blocks tile the text: only white space with a blank line between them, none at their edges."""
     offsets, blocks = cols.blocks
@@ -1288,6 +1316,9 @@ def _token_problems(batch: pa.RecordBatch) -> Found:
             reported.add(row)
             s, e = t_start[k].as_py(), t_end[k].as_py()
             yield row, f"token_offsets[{k - offsets[row]}]", f"[{s}, {e}) does not fit token {tokens[k].as_py()!r} in order inside the sentence"
+    for k in _bad(pc.match_substring_regex(tokens, f"[{SPACE_CLASS}]")):  # one line per token in CoNLL
+        row = parents[k].as_py()
+        yield row, f"tokens[{k - offsets[row]}]", f"{tokens[k].as_py()!r} holds white space"
 
 
 def _bio_problems(batch: pa.RecordBatch) -> Found:
