@@ -132,8 +132,10 @@ def test_shifted_offset_names_record_and_field(tmp_path: Path, capsys: pytest.Ca
         (lambda r: r.update(language="Polish"), "language: 'Polish' does not match"),
         (lambda r: r["entities"].reverse(), "overlaps or precedes the previous span"),
         (lambda r: r["entities"][0].update(entity_id="Putin"), "entities[0].entity_id: 'Putin' does not match"),
+        (lambda r: r.update(language_script="und"), "language_script: is 'und' for language 'pl'"),
     ],
-    ids=["wrong label", "missing struct field", "missing column", "date precision", "lossless", "blocks", "language code", "order", "entity id"],
+    ids=["wrong label", "missing struct field", "missing column", "date precision", "lossless", "blocks", "language code", "order", "entity id",
+         "und script"],
 )
 def test_jsonl_problems(tmp_path: Path, mutate, expected: str) -> None:
     row = good_row()

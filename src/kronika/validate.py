@@ -1132,6 +1132,9 @@ def _vector_metadata_problems(batch: pa.RecordBatch, lengths: pa.Array) -> Found
     source, expected = pc.struct_field(meta, "source_file"), pc.binary_join_element_wise(ids, ".txt", "")
     for row in _bad(pc.not_equal(source, expected)):
         yield row, "metadata.source_file", f"is {source[row].as_py()!r}, expected {expected[row].as_py()!r} (id + .txt)"
+    language, script = batch.column("language"), batch.column("language_script")
+    for row in _bad(pc.not_equal(pc.equal(language, "und"), pc.equal(script, "und"))):  # und goes with und
+        yield row, "language_script", f"is {script[row].as_py()!r} for language {language[row].as_py()!r}"
 
 
 META_FIELDS = ("sha256", "header", "bom", "newline", "date", "date_precision", "title")
