@@ -43,6 +43,9 @@ def test_gold_pass_matches_inflected_polish_and_exact_other_forms() -> None:
     assert [(m.text, m.lemma, m.source) for m in found] == [("Władimira Putina", "Władimir Putin", GOLD_PASS)]
     assert [m.text for m in gold.annotate(TEXTS["c"], "en")] == ["Władimir Putin"]
     assert GoldPass([]).annotate(TEXTS["c"], "en") == []
+    for line_break in ("\r", "\u2028", "\x85"):  # a name never spans a line, however it ends
+        found = gold.annotate(TEXTS["c"].replace("Władimir Putin", f"Władimir{line_break}Putin"), "en")
+        assert [m.text for m in found] == ["Putin"]  # the surname alone, on its line
 
 
 def _built_then_reviewed(tmp_path: Path) -> tuple[Path, Path]:

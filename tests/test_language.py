@@ -66,6 +66,29 @@ def test_english_quotation_sentence_in_polish_paragraph(tagger) -> None:
     assert [s.language for s in doc.spans] == ["pl", "en", "pl"]
 
 
+def test_a_control_character_does_not_hide_a_switch(tagger) -> None:
+    """CLD2 refuses C1 controls (cp1252 dashes decoded as Latin-1, say) as invalid UTF-8;
+    it reads them as spaces, so the English sentence is still found."""
+    text = f"{PL_BODY} Premier dodał: „{EN_QUOTE[:20]}\x97{EN_QUOTE[21:]}” Następnie opuścił salę bez odpowiadania na pytania."
+    doc = tagger.tag_document(text, paragraphs(text))
+    assert [s.language for s in doc.spans] == ["pl", "en", "pl"]
+
+
+def test_lingua_reads_no_run_of_letters_longer_than_a_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its time grows with the square of a run's length (400k letters: 40 s)."""
+    seen = []
+
+    class Detector:
+        def compute_language_confidence_values(self, text: str) -> list:
+            seen.append(text)
+            return []
+
+    lingua = language.Lingua()
+    monkeypatch.setattr(lingua, "_detector", lambda codes, quick: Detector())
+    lingua.confidences("Ala ma " + "b" * 100_000 + " kota", ("en", "pl"))
+    assert seen == ["Ala ma   kota"]
+
+
 def test_english_quotation_inside_a_sentence(tagger) -> None:
     text = f"{PL_BODY} Minister stwierdził, że „{EN_PHRASE}” i zakończył konferencję prasową."
     doc = tagger.tag_document(text, paragraphs(text))

@@ -48,7 +48,7 @@ from kronika.exchange import (
     read_input,
     unique_ids,
 )
-from kronika.record import LABELS, Mention
+from kronika.record import LABELS, LINE_BREAKS, Mention
 
 NORM_DB = "Kronika"
 _T = re.compile(r"^(T\d+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
@@ -64,9 +64,6 @@ def annotation_conf(layers: Iterable[str] = ()) -> str:
     values = "|".join(sorted(set(layers)))
     attributes = f"{LAYER_ATTRIBUTE}\tArg:<ENTITY>, Value:{values}\n" if values else ""
     return f"[entities]\n{entities}\n\n[relations]\n\n[events]\n\n[attributes]\n{attributes}"
-
-
-LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # where str.splitlines breaks
 
 
 def _fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:

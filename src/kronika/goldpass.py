@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 
 from kronika.lexicon import Hit, Lexicon, LexiconEntry, sorted_entries, surface_key, tokens_of
-from kronika.record import MAX_MENTION_CHARS, Mention
+from kronika.record import LINE_BREAKS, MAX_MENTION_CHARS, Mention
 
 GOLD_PASS = "gold_lexicon_v1"
 GOLD_PASS_RANK = 0
@@ -128,7 +128,7 @@ def _longest(text: str, tokens: list[tuple[int, int, str]], i: int, lexicon: Lex
     for n in range(min(most, len(tokens) - i), 0, -1):
         start, end = tokens[i][0], tokens[i + n - 1][1]
         surface = text[start:end]
-        if "\n" in surface:
+        if LINE_BREAKS.search(surface):  # a lone CR or U+2028 ends a line too
             continue
         hit = lexicon.inflected.get(surface_key(surface))
         if hit is not None:

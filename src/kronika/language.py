@@ -175,6 +175,16 @@ _FAMILIES = tuple(frozenset(f.split()) for f in (
     "id ms", "et fi", "lt lv", "az tr", "hi mr", "ar fa ur",
     "lg sn st tn ts xh zu",  # Bantu
 ))  # fmt: skip
+# A run of letters longer than any word (lingua's time grows with its square: 400k
+# letters took 40 s); lingua reads a space there instead.
+_LONG_RUN = re.compile(r"[^\W\d_]{64,}")
+# What CLD2 refuses as invalid UTF-8 though it is not: C0 and C1 controls (but tab and
+# line ends), DEL, noncharacters, surrogates; read as spaces when it refuses a text.
+_CLD2_BLANKS = dict.fromkeys(
+    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000),
+     *range(0xFDD0, 0xFDF0), *(plane + end for plane in range(0, 0x110000, 0x10000) for end in (0xFFFE, 0xFFFF))],
+    " ",
+)
 _FIXED_SCRIPTS = {"zh": "Hani", "ja": "Jpan", "ko": "Hang"}
 _SCRIPTS = {
     "LATIN": "Latn", "CYRILLIC": "Cyrl", "GREEK": "Grek", "ARABIC": "Arab", "HEBREW": "Hebr",
@@ -298,6 +308,8 @@ class Lingua:
     def confidences(self, text: str, codes: tuple[str, ...], quick: bool = False) -> dict[str, float]:
         """Confidence per language of ``codes`` (sorted; empty: all 75 languages);
         ``quick``: trigram models only (lingua's low-accuracy mode)."""
+        if _LONG_RUN.search(text):  # lingua's time grows with the square of a run's length
+            text = _LONG_RUN.sub(" ", text)
         values = self._detector(codes, quick).compute_language_confidence_values(text)
         return {v.language.iso_code_639_1.name.lower(): v.value for v in values}
 
@@ -425,8 +437,11 @@ class LanguageTagger:
         """``_cld2_best`` and whether CLD2 calls its answer reliable."""
         try:
             reliable, _, details = self._cld2.detect(flat, bestEffort=True)
-        except self._cld2.error:  # invalid UTF-8 such as lone surrogates
-            return None, 0.0, False
+        except self._cld2.error:  # CLD2 takes control characters and noncharacters for invalid UTF-8
+            try:
+                reliable, _, details = self._cld2.detect(flat.translate(_CLD2_BLANKS), bestEffort=True)
+            except self._cld2.error:
+                return None, 0.0, False
         if not details:
             return None, 0.0, False
         label = details[0][1]

@@ -264,6 +264,10 @@ def _escape(char: str) -> str:
     return char.encode("unicode_escape").decode("ascii")
 
 
+# Where ``str.splitlines`` breaks a line (and brat, and editors with universal newlines):
+# a name never spans one
+LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
 # Python's white space (``str.isspace``) as an RE2 character class, for column-wide checks
 # (spelled out: finding it takes 0.1 s; a test compares it with str.isspace)
 SPACE_CLASS = r"\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
