@@ -75,7 +75,7 @@ from kronika.lexicon import (
     surface_key,
     tokens_of,
 )
-from kronika.record import LINE_BREAKS, MAX_MENTION_CHARS, Mention
+from kronika.record import LINE_BREAK_CHARS, MAX_MENTION_CHARS, Mention
 
 __all__ = [
     "Candidate",
@@ -990,7 +990,7 @@ class EntityAnnotator:
             best = (1, table[parts[0]])
         for j in range(i + 1, min(len(doc.words), i + maxlen)):
             gap = doc.gap(j)
-            if len(gap) > 1 or LINE_BREAKS.match(gap):  # one line: a lone CR or U+2028 ends it too
+            if len(gap) > 1 or gap in LINE_BREAK_CHARS:  # one line: a lone CR or U+2028 ends it too
                 break
             parts.append((" " if gap else "") + doc.words[j])
             hit = table.get("".join(parts))

@@ -128,7 +128,7 @@ def _longest(text: str, tokens: list[tuple[int, int, str]], i: int, lexicon: Lex
     for n in range(min(most, len(tokens) - i), 0, -1):
         start, end = tokens[i][0], tokens[i + n - 1][1]
         surface = text[start:end]
-        if LINE_BREAKS.search(surface):  # a lone CR or U+2028 ends a line too
+        if not surface.isprintable() and LINE_BREAKS.search(surface):  # a lone CR or U+2028 ends a line too
             continue
         hit = lexicon.inflected.get(surface_key(surface))
         if hit is not None:
