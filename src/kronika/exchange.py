@@ -61,7 +61,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, edge_space, gold_schema, schema_validator
+from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, edge_space, gold_schema, schema_validator, shown
 
 EXIT_REFUSED = 1  # some documents were not written (unreviewed, or would overwrite gold)
 EXIT_USAGE = 2
@@ -507,8 +507,6 @@ SHOWN_IDS = 5
 def _ids(ids: list[str]) -> str:
     """The first SHOWN_IDS ids, escaped: an id from a tool's file is not checked yet and
     could hold a newline or a terminal escape."""
-    from kronika.ingest import shown
-
     listed = ", ".join(shown(i) for i in ids[:SHOWN_IDS])
     return listed + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
 

@@ -89,7 +89,11 @@ def _one_line(message: object) -> str:
 
 def read_gold(path: Path, doc: Document) -> list[Mention]:
     """The gold mentions of ``doc``, checked against its text."""
-    data = load_gold_file(path)
+    return gold_mentions(path, load_gold_file(path), doc)
+
+
+def gold_mentions(path: Path, data: dict, doc: Document) -> list[Mention]:
+    """The mentions of the loaded gold file ``data`` (from ``path``), checked against ``doc``."""
     if data["doc_id"] != doc.id:
         raise SeedError(path, f"doc_id: {data['doc_id']!r} is not the seed's id {doc.id!r}")
     if data["sha256"] != doc.sha256:

@@ -47,8 +47,6 @@ class SeedError(ValueError):
         self.reason = message
 
 
-
-
 @dataclass(frozen=True)
 class Document:
     id: str

@@ -308,8 +308,7 @@ class Lingua:
     def confidences(self, text: str, codes: tuple[str, ...], quick: bool = False) -> dict[str, float]:
         """Confidence per language of ``codes`` (sorted; empty: all 75 languages);
         ``quick``: trigram models only (lingua's low-accuracy mode)."""
-        if _LONG_RUN.search(text):  # lingua's time grows with the square of a run's length
-            text = _LONG_RUN.sub(" ", text)
+        text = _LONG_RUN.sub(" ", text)  # lingua's time grows with the square of a run's length
         values = self._detector(codes, quick).compute_language_confidence_values(text)
         return {v.language.iso_code_639_1.name.lower(): v.value for v in values}
 

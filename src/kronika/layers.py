@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from contextlib import suppress
 import queue
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path

@@ -244,6 +244,7 @@ def document_schema() -> dict[str, Any]:
         },
     }
 
+
 def shown(path: Any) -> str:
     """A path as it can be printed on one line and written to JSON.
 
@@ -476,6 +477,11 @@ def present_languages(languages: list[str]) -> list[str]:
     """
     named = sorted({lang for lang in languages if lang != "und"})
     return named or ["und"]
+
+
+def multilinguality(languages: list[str]) -> str:
+    """The card's ``multilinguality`` for its ``language`` list (``present_languages``)."""
+    return "multilingual" if len(languages) > 1 else "monolingual"
 
 
 def size_category(n: int) -> str:

@@ -63,6 +63,7 @@ from kronika.record import (
     date_precision,
     sha256_file,
     hf_features,
+    multilinguality,
     raw_bytes,
     present_languages,
     schema_validator,
@@ -1822,7 +1823,7 @@ def _claim_problems(where: str, meta: dict[str, Any], index: Index) -> list[Prob
     languages = present_languages([doc.language for doc in index.docs.values()])
     claims = {
         "language": languages,
-        "multilinguality": "multilingual" if len(languages) > 1 else "monolingual",
+        "multilinguality": multilinguality(languages),
         "size_categories": [size_category(len(index.docs))],
     }
     return [Problem(where, "-", key, f"is {meta.get(key)!r}; the documents make it {value!r}")

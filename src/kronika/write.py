@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from kronika.atomic import write_text
-from kronika.record import CONFIGS, arrow_schema, card_features, class_names, hf_features, present_languages, size_category
+from kronika.record import CONFIGS, arrow_schema, card_features, class_names, hf_features, multilinguality, present_languages, size_category
 
 # Fixed writer settings: changing any of them changes the bytes of every shard.
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -143,7 +143,7 @@ def card_yaml(*, version: str, splits: dict[str, dict[str, dict[str, Any]]], lan
         "language_creators": ["found"],
         "source_datasets": ["original"],
         "language": present_languages(languages),
-        "multilinguality": "multilingual" if len(present_languages(languages)) > 1 else "monolingual",
+        "multilinguality": multilinguality(present_languages(languages)),
         "task_categories": ["token-classification", "text-classification"],
         "task_ids": ["named-entity-recognition", "language-identification"],
         "size_categories": [size_category(documents)],

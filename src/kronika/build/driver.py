@@ -35,7 +35,7 @@ from kronika.build.plan import DEFAULT_SHARD_SIZE, ShardSpec, plan
 from kronika.build.shard import ShardResult
 from kronika.duplicates import SignatureCache, clusters
 from kronika.goldpass import GOLD_PASS
-from kronika.gold import gold_path, load_gold_file, read_gold
+from kronika.gold import gold_mentions, gold_path, load_gold_file
 from kronika.ingest import SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.layers import EnvironmentFailure, describe_tools, gold_lexicon, registered
 from kronika.registry import RegistryError
@@ -310,8 +310,9 @@ def _gold_files(seeds: list[Path], root: Path) -> Iterator[dict[str, Any]]:
         path = gold_path(seed)
         if path.exists():
             try:
-                read_gold(path, read_seed(seed, root))
-                yield load_gold_file(path)
+                data = load_gold_file(path)
+                gold_mentions(path, data, read_seed(seed, root))
+                yield data
             except SeedError:
                 continue
 
