@@ -158,7 +158,7 @@ def test_missing_parquet_column_and_int32(tmp_path: Path) -> None:
 def test_mismatched_num_examples(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path, [good_row()], num_examples=5)
     found = messages(corpus)
-    assert any("README.md: record -: dataset_info[documents].splits[train].num_examples: says 5, files hold 1" in m for m in found), found
+    assert any("README.md: dataset_info[documents].splits[train].num_examples: says 5, files hold 1" in m for m in found), found
 
 
 def test_duplicate_ids(tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_duplicate_ids(tmp_path: Path) -> None:
 def test_bad_json_line(tmp_path: Path) -> None:
     path = tmp_path / "rows.jsonl"
     path.write_text(json.dumps(good_row()) + "\n{not json\n", encoding="utf-8")
-    assert messages(path) == [f"{path}: record line 2: -: invalid JSON (Expecting property name enclosed in double quotes)"]
+    assert messages(path) == [f"{path}: record line 2: invalid JSON (Expecting property name enclosed in double quotes)"]
 
 
 def test_not_parquet(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -222,7 +222,7 @@ def test_derived_rows_must_match_their_document(tmp_path: Path) -> None:
     write_parquet(config_table(rows, "mentions", "0.0.0"), shard)
     found = messages(corpus)
     assert any("record a@29: lemma: is 'Kim', the document's entity has 'Kim Dzong Un'" in m for m in found), found
-    assert any("manifest.json: record -: mentions/train-00000-of-00001.parquet: sha256 does not match the file" in m for m in found), found
+    assert any("manifest.json: mentions/train-00000-of-00001.parquet: sha256 does not match the file" in m for m in found), found
 
 
 def test_dropped_sentence_row_is_caught(tmp_path: Path) -> None:
@@ -256,12 +256,12 @@ def _edit_manifest(corpus: Path, change) -> None:
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
-        (lambda c: (c / "manifest.json").unlink(), "manifest.json: record -: -: manifest is missing"),
-        (lambda c: (c / "manifest.json").write_text("{", encoding="utf-8"), "manifest.json: record -: -: is not valid JSON"),
-        (lambda c: (c.parent / "README.md").unlink(), "README.md: record -: -: dataset card is missing"),
-        (lambda c: (c.parent / "README.md").write_text("---\nconfigs: [\n---\n", encoding="utf-8"), "README.md: record -: -: front matter is not valid YAML"),
+        (lambda c: (c / "manifest.json").unlink(), "manifest.json: manifest is missing"),
+        (lambda c: (c / "manifest.json").write_text("{", encoding="utf-8"), "manifest.json: is not valid JSON"),
+        (lambda c: (c.parent / "README.md").unlink(), "README.md: dataset card is missing"),
+        (lambda c: (c.parent / "README.md").write_text("---\nconfigs: [\n---\n", encoding="utf-8"), "README.md: front matter is not valid YAML"),
         (lambda c: next((c / "documents").glob("*.parquet")).write_bytes(b"PAR1"), "not a readable Parquet file"),
-        (lambda c: _fifo(next((c / "mentions").glob("*.parquet"))), "mentions/train-00000-of-00001.parquet: record -: -: is not a regular file"),
+        (lambda c: _fifo(next((c / "mentions").glob("*.parquet"))), "mentions/train-00000-of-00001.parquet: is not a regular file"),
         (lambda c: _edit_card(c, lambda m: m["configs"][1].update(default=True) or m["configs"][0].update(default=True)),
          "configs: documents, mentions are all marked default; datasets.load_dataset accepts one"),
         (lambda c: _edit_card(c, lambda m: m["dataset_info"][0]["splits"][0].update(num_bytes=1)), "splits[train].num_bytes: says 1, the files' data is"),
@@ -270,7 +270,7 @@ def _edit_manifest(corpus: Path, change) -> None:
          "is not a path inside the dataset"),
         (lambda c: _edit_manifest(c, lambda m: m["files"].append(dict(m["files"][0], path="../README.md"))),
          "../README.md: listed file is not a Parquet shard of the corpus"),
-        (lambda c: _edit_manifest(c, lambda m: m.update(version=5)), "manifest.json: record -: version: must be a string, not 5"),
+        (lambda c: _edit_manifest(c, lambda m: m.update(version=5)), "manifest.json: version: must be a string, not 5"),
     ],
     ids=["no manifest", "bad manifest", "no card", "bad card", "truncated", "fifo shard", "two defaults", "num_bytes",
          "languages", "absolute data_files", "manifest lists a file outside", "manifest version"],
@@ -315,7 +315,7 @@ def test_every_problem_is_one_line_whatever_the_data(tmp_path: Path) -> None:
     assert any("doc1\\n/fake.parquet" in m for m in found)
     deep = tmp_path / "deep.jsonl"
     deep.write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
-    assert messages(deep) == [f"{deep}: record line 1: -: invalid JSON (nested too deeply to read)"]
+    assert messages(deep) == [f"{deep}: record line 1: invalid JSON (nested too deeply to read)"]
 
 
 def test_characters_beyond_the_bmp_are_found_in_any_layout() -> None:
