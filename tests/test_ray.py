@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import socket
+import time
 from pathlib import Path
 
 import pytest
 
-from kronika.build import build, cut_points
+from kronika.build import BuildError, build, cut_points
 
 ray = pytest.importorskip("ray")
 
@@ -25,3 +28,29 @@ def test_ray_output_equals_local(tmp_path: Path) -> None:
     assert _tree(tmp_path / "ray") == _tree(tmp_path / "local")
     shards = len(cut_points([f"d{i}" for i in range(5)], 2))
     assert shards > 1 and len(list((tmp_path / "ray" / "corpus" / "documents").glob("*.parquet"))) == shards
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        (lambda: f"127.0.0.1:{_closed_port()}", "no Ray cluster answers at 127.0.0.1:"),
+        (lambda: "nonsense", "--ray-address 'nonsense': expected HOST:PORT"),
+        (lambda: "ray://host:port", "expected HOST:PORT, ray://HOST:PORT or auto"),
+    ],
+)
+def test_unreachable_cluster_fails_at_once_before_any_seed_is_read(tmp_path: Path, address, expected) -> None:
+    """Ray retried an address nothing answers for minutes, printing only warnings."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "d0.txt").write_text("Tytuł\n\nAkapit o Warszawie.\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(BuildError, match=re.escape(expected)):
+        build(seeds, tmp_path / "out" / "corpus", jobs=1, progress=False, engine="ray", ray_address=address())
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "out").exists()

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from kronika import __version__, croissant, stats
 from kronika.build.engines.local import run_local, start_forkserver
-from kronika.build.engines.ray import run_on_ray
+from kronika.build.engines.ray import check_ray, run_on_ray
 from kronika.build.plan import DEFAULT_SHARD_SIZE, ShardSpec, plan
 from kronika.build.shard import ShardResult
 from kronika.duplicates import SignatureCache, clusters
@@ -137,6 +137,8 @@ def _build(
     if cache_dir is not None:
         check_cache(cache_dir, seeds_dir)
     check_tools(registered(models))
+    if engine == "ray":
+        check_ray(ray_address)
     jobs = usable_jobs(jobs)
     seeds, skipped, named = list_seeds(seeds_dir)
     if not seeds and not named:

@@ -15,12 +15,38 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import socket
 import tempfile
 from typing import Any
 
 from kronika.build.plan import ShardSpec, spec_from_json, spec_to_json
 from kronika.build.shard import ShardResult, run_shard
 from kronika.layers import EnvironmentFailure
+
+
+CONNECT_TIMEOUT = 5  # seconds to reach a cluster's address before the build stops
+
+
+def check_ray(address: str | None) -> None:
+    """Before any seed is read: Ray is installed and the cluster's address answers.
+
+    Given an address that nothing answers, ``ray.init`` retries for minutes and
+    prints only warnings; one TCP connection says at once. ``auto`` is left to Ray.
+    """
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise EnvironmentFailure("the ray engine needs Ray: pip install 'kronika[ray]'") from None
+    if not address or address == "auto":
+        return
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise EnvironmentFailure(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except (OSError, OverflowError) as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise EnvironmentFailure(f"no Ray cluster answers at {address}: {reason}") from None
 
 
 def _run_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -36,10 +62,9 @@ def run_on_ray(
 
     Ray's own INFO and WARNING lines are kept back unless ``verbose``.
     """
-    try:
-        import ray
-    except ImportError:
-        raise EnvironmentFailure("the ray engine needs Ray: pip install 'kronika[ray]'") from None
+    check_ray(address)
+    import ray
+
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
     started_here = not ray.is_initialized()
@@ -51,7 +76,10 @@ def run_on_ray(
         else:
             temp_dir = tempfile.mkdtemp(prefix="kronika-ray-")
             options |= {"num_cpus": num_cpus, "_temp_dir": temp_dir}
-        ray.init(**options)
+        try:
+            ray.init(**options)
+        except Exception as err:  # a cluster that refuses us, a local one that cannot start
+            raise EnvironmentFailure(f"Ray did not start: {type(err).__name__}: {_first_line(err)}") from None
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
@@ -60,7 +88,7 @@ def run_on_ray(
         rows = ray.data.from_items(items, override_num_blocks=len(items)).map(_run_row).take_all()
     except Exception as err:  # a failed task: one line, not Ray's wrapped traceback
         cause = getattr(err, "cause", None) or err
-        raise EnvironmentFailure(f"a shard failed on Ray: {type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}") from None
+        raise EnvironmentFailure(f"a shard failed on Ray: {type(cause).__name__}: {_first_line(cause)}") from None
     finally:
         if started_here:
             ray.shutdown()
@@ -70,3 +98,8 @@ def run_on_ray(
     for result in results:
         result.rejects = [tuple(r) for r in result.rejects]
     return sorted(results, key=lambda r: r.index)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err)
+    return text.splitlines()[0] if text else ""
