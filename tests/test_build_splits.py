@@ -96,3 +96,22 @@ def test_report_counts_languages_and_times_annotators(tmp_path: Path) -> None:
     assert sum(report.languages.values()) == report.built == 6
     assert report.annotator_seconds and all(seconds >= 0 for seconds in report.annotator_seconds.values())
     assert "documents per language:" in report.summary()
+
+
+def test_placement_on_worker_processes_equals_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signatures computed in the fork server's workers give the same splits and clusters,
+    in the same order; a seed that cannot be decoded is left out either way."""
+    from kronika.build import driver
+    from kronika.ingest import list_seeds
+
+    seeds = tmp_path / "seeds"
+    rng = random.Random(5)
+    _write(seeds, rng, "p", 40)
+    (seeds / "p900.txt").write_bytes((seeds / "p003.txt").read_bytes())  # an exact copy
+    (seeds / "p901.txt").write_bytes(b"\xff\xfe broken")
+    listed = list_seeds(seeds)[0]
+    one = driver.place(listed, seeds, tmp_path / "out", None)
+    monkeypatch.setattr(driver, "PARALLEL_SIGNATURES", 1)
+    pooled = driver.place(listed, seeds, tmp_path / "out", None, jobs=2)
+    assert list(pooled.items()) == list(one.items())
+    assert "p901" not in one and one["p900"][1] == one["p003"][1] == "p003"

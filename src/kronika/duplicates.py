@@ -170,6 +170,15 @@ class SignatureCache:
         self._added = False
         self._verdicts_read = 0  # how many verdicts ``verdicts`` found (``clusters`` only adds)
 
+    def has(self, sha256: str) -> bool:
+        return sha256 in self._known
+
+    def add(self, sha256: str, found: Signature) -> Signature:
+        """Keep a signature computed elsewhere (in a worker process)."""
+        self._known[sha256] = found
+        self._added = True
+        return found
+
     def get(self, sha256: str, text: Callable[[], str]) -> Signature:
         """The signature of the seed with these bytes; ``text()`` is called only on a miss."""
         found = self._known.get(sha256)

@@ -23,17 +23,18 @@ import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from kronika import __version__, croissant, stats
-from kronika.build.engines.local import run_local, start_forkserver
+from kronika.build.engines.local import map_chunks, run_local, start_forkserver
 from kronika.build.engines.ray import check_ray, run_on_ray
 from kronika.build.plan import DEFAULT_SHARD_SIZE, ShardSpec, plan
 from kronika.build.shard import ShardResult
-from kronika.duplicates import SignatureCache, clusters
+from kronika.duplicates import Signature, SignatureCache, clusters, signature
 from kronika.goldpass import GOLD_PASS
 from kronika.gold import gold_mentions, gold_path, load_gold_file
 from kronika.ingest import SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
@@ -151,10 +152,11 @@ def _build(
     plotting = nullcontext(drawer) if drawer is not None else plot_process(start=cache_dir is None)
     with locked(out_dir), plotting as drawer:
         recover(out_dir, beside)
-        if engine == "local" and jobs > 1 and len(seeds) > shard_size:  # shards for a pool
+        pool = engine == "local" and jobs > 1 and len(seeds) > shard_size  # shards for a pool
+        if pool:
             start_forkserver()
         lexicon = gold_lexicon(_gold_files(seeds, seeds_dir))
-        placement = place(seeds, seeds_dir, out_dir, cache_dir)
+        placement = place(seeds, seeds_dir, out_dir, cache_dir, jobs if pool else 1)
         if drop_duplicates:
             seeds, dropped = _drop_copies(seeds, placement)
             skipped += dropped
@@ -243,20 +245,37 @@ def model_folders(out_dir: Path, given: tuple[Path, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(Path(p).resolve()) for p in [*given, *found]))
 
 
-def place(seeds: list[Path], root: Path, out_dir: Path, cache_dir: Path | None) -> dict[str, tuple[str, str | None, int]]:
+def place(
+    seeds: list[Path], root: Path, out_dir: Path, cache_dir: Path | None, jobs: int = 1
+) -> dict[str, tuple[str, str | None, int]]:
     """Each seed's split and duplicate cluster, decided over the whole corpus before any shard runs.
 
-    Seeds that cannot be read are left out here; their shard reports them.
+    Seeds that cannot be read are left out here; their shard reports them. ``jobs`` > 1:
+    the signatures the cache lacks are computed on that many processes (the fork server
+    must run): placement comes before every shard, so on one core it would be the part
+    of a parallel build that does not scale.
     """
     cache = SignatureCache(cache_dir)
-    signatures, paths = {}, {}
+    signatures, missing = {}, []
     for seed in seeds:
         try:
             raw = seed_bytes(seed, root)
-            signatures[seed.stem] = cache.get(hashlib.sha256(raw).hexdigest(), lambda: seed_text(raw, seed))
         except SeedError:
             continue
-        paths[seed.stem] = seed
+        sha = hashlib.sha256(raw).hexdigest()
+        if jobs > 1 and not cache.has(sha):
+            missing.append((seed, sha))
+            continue
+        try:
+            signatures[seed.stem] = cache.get(sha, lambda: seed_text(raw, seed))
+        except SeedError:
+            continue
+    computed = _signatures([seed for seed, _ in missing], root, jobs)
+    for (seed, sha), sig in zip(missing, computed):
+        if sig is not None:
+            signatures[seed.stem] = cache.add(sha, sig)
+    paths = {seed.stem: seed for seed in seeds if seed.stem in signatures}  # in the seeds' order
+    signatures = {doc_id: signatures[doc_id] for doc_id in paths}
     verdicts = cache.verdicts()
     found = clusters(signatures, lambda doc_id: read_seed(paths[doc_id], root).text, verdicts)
     cache.save(verdicts)
@@ -266,6 +285,26 @@ def place(seeds: list[Path], root: Path, out_dir: Path, cache_dir: Path | None) 
         doc_id: (split_of[doc_id], found[doc_id].id if doc_id in found else None, found[doc_id].size if doc_id in found else 1)
         for doc_id in signatures
     }
+
+
+PARALLEL_SIGNATURES = 256  # fewer missing signatures than this are computed here: a pool costs more
+
+
+def _signatures(seeds: list[Path], root: Path, jobs: int) -> list[Signature | None]:
+    if jobs < 2 or len(seeds) < PARALLEL_SIGNATURES:
+        return signatures_of(seeds, root)
+    return map_chunks(partial(signatures_of, root=root), seeds, jobs)
+
+
+def signatures_of(seeds: list[Path], root: Path) -> list[Signature | None]:
+    """The duplicate signature of each seed (None: its text cannot be read; its shard says why)."""
+    found: list[Signature | None] = []
+    for seed in seeds:
+        try:
+            found.append(signature(seed_text(seed_bytes(seed, root), seed)))
+        except SeedError:
+            found.append(None)
+    return found
 
 
 def previous_splits(out_dir: Path) -> dict[str, str]:

@@ -14,8 +14,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -64,6 +64,41 @@ def run_local(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> 
                 pool.shutdown(wait=True, cancel_futures=True)
                 ticks.put(None)
                 counter.join(timeout=5)
+
+
+CHUNKS_PER_JOB = 8  # parts of a ``map_chunks`` per process: small enough for the last ones to even out
+
+
+def map_chunks(work: Callable[[list[Any]], list[Any]], items: list[Any], jobs: int) -> list[Any]:
+    """``work`` over consecutive chunks of ``items``, results concatenated in order, on
+    ``jobs - 1`` workers of the fork server and this process.
+
+    The workers take chunks from the front, one each at a time, and this process takes
+    them from the back, so no core waits while the fork server is still importing
+    Kronika, and the two ends meet with little left to wait for.
+    """
+    size = max(1, -(-len(items) // (jobs * CHUNKS_PER_JOB)))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    results: list[list[Any]] = [[] for _ in chunks]
+    workers = max(1, jobs - 1)
+    front, back = 0, len(chunks)
+    running: dict[int, Future[list[Any]]] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver(), initializer=skip_pandas_probe) as pool:
+        try:
+            while front < back:
+                for i in [i for i, future in running.items() if future.done()]:
+                    results[i] = running.pop(i).result()
+                while len(running) < workers and front < back:
+                    running[front] = pool.submit(work, chunks[front])
+                    front += 1
+                if front < back:
+                    back -= 1
+                    results[back] = work(chunks[back])
+            for i, future in running.items():
+                results[i] = future.result()
+        except BrokenProcessPool:
+            raise EnvironmentFailure("a worker process died (killed, or out of memory)") from None
+    return [result for part in results for result in part]
 
 
 def start_forkserver() -> None:
