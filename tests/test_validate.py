@@ -24,7 +24,8 @@ TEXT = "date 2023-09 Władimir Putin spotkał się z Kim Dzong Unem we Władywos
 
 
 def good_row(doc_id: str = "doc1") -> dict:
-    doc = parse_seed(TEXT.encode(), f"{doc_id}.txt")
+    """A valid document; each id gets its own text (exact copies would need a duplicate cluster)."""
+    doc = parse_seed(TEXT.replace(".\n", f". Notatka {doc_id}.\n").encode(), f"{doc_id}.txt")
     mentions = [
         _mention(doc.text, "Władimir Putin", "Władimir Putin", "PER-Vladimir-Putin"),
         _mention(doc.text, "Kim Dzong Unem", "Kim Dzong Un", "PER-Kim-Dzong-Un"),
@@ -367,3 +368,21 @@ def test_many_shards_give_the_same_problems_as_one(tmp_path: Path) -> None:
     parts = validate_path(shards)
     assert [(p.record, p.field, p.message) for p in parts] == whole
     assert {p.record: Path(p.file).name for p in parts} == {"d05": "train-00002-of-00006.parquet", "d09": "train-00004-of-00006.parquet"}
+
+
+def test_exact_copies_must_share_a_cluster(tmp_path: Path) -> None:
+    """Two documents of one text (with words) are one duplicate cluster; without words they copy nothing."""
+    twin = good_row("b")
+    twin["text"] = good_row("a")["text"]
+    twin["metadata"]["sha256"] = good_row("a")["metadata"]["sha256"]
+    found = messages(write_jsonl(tmp_path / "rows.jsonl", [good_row("a"), twin]))
+    assert any("record b (line 2): duplicate_cluster: is None, but the text is that of 'a'" in m for m in found), found
+    both = [good_row("a"), twin]
+    for row in both:
+        row.update(duplicate_cluster="a", duplicate_count=2)
+    assert messages(write_jsonl(tmp_path / "paired.jsonl", both)) == []
+    rows = [
+        published(assemble(parse_seed("***\n".encode(), name), language="und", language_script="und", language_score=0.0, languages=[], entities=[], entity_status="none"))
+        for name in ("w1.txt", "w2.txt")
+    ]
+    assert messages(write_jsonl(tmp_path / "wordless.jsonl", rows)) == []

@@ -1082,7 +1082,7 @@ class DocumentColumns:
     @classmethod
     def of(cls, batch: pa.RecordBatch) -> DocumentColumns:
         meta = batch.column("metadata")
-        names = META_FIELDS
+        names = (*META_FIELDS, "word_count")
         flat_blocks = pc.list_flatten(batch.column("blocks"))
         return cls(
             ids=batch.column("id").to_pylist(),
@@ -1516,6 +1516,7 @@ class Index:
         self.num_bytes: dict[Path, int] = {}
         self.versions: dict[Path, str] = {}
         self.clusters: dict[str, list[tuple[str, int | None, str]]] = {}  # cluster -> (id, count, split) of its members
+        self.by_text: dict[str, tuple[str, str | None]] = {}  # text -> (id, duplicate_cluster) of its first document
 
     # -- documents
     def add_documents(self, cols: DocumentColumns, repeats: set[int], split: str = "") -> Found:
@@ -1527,6 +1528,10 @@ class Index:
                 continue
             self.docs[doc_id] = Doc(cols.texts[row], cols.language[row], store, offsets[row], offsets[row + 1], split, cols.status[row])
             cluster, count = cols.clusters[row]
+            first, first_cluster = self.by_text.setdefault(cols.texts[row], (doc_id, cluster))
+            if first != doc_id and cols.meta["word_count"][row] and (cluster is None or cluster != first_cluster):
+                # exact copies are one cluster (texts without a word copy nothing: no cluster)
+                yield row, "duplicate_cluster", f"is {cluster!r}, but the text is that of {first!r} (cluster {first_cluster!r}): exact copies share one cluster"
             if cluster is not None:
                 self.clusters.setdefault(cluster, []).append((doc_id, count, split))
             elif count != 1:
