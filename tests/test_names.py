@@ -6,6 +6,7 @@ merged layers must publish: text, label, base form and entity id, in order.
 
 from __future__ import annotations
 
+import unicodedata
 import json
 import re
 from pathlib import Path
@@ -194,3 +195,14 @@ def test_mentions_do_not_depend_on_what_was_annotated_before() -> None:
     for word in re.findall(r"\w+", text):
         primed.pack("cs").morph.key(word)
     assert primed.annotate_layers(text, "cs") == fresh
+
+
+def test_decomposed_accents_stay_inside_names() -> None:
+    """In decomposed (NFD) text an accent is a combining mark after its letter: no name
+    may end before it ("Plze" of "Plzeň" was a mention)."""
+    text = unicodedata.normalize("NFD", "Starosta města Plzeň Roman Zarzycký jednal v Brně s ministrem.")
+    found = [m for layer in NameAnnotator().annotate_layers(text, "cs").values() for m in layer]
+    assert found
+    for m in found:
+        assert text[m.start : m.end] == m.text
+        assert not unicodedata.combining(text[m.end : m.end + 1] or " "), m

@@ -52,7 +52,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from kronika.lexicon import LexiconEntry, match_case
-from kronika.record import MAX_MENTION_CHARS, Mention
+from kronika.record import COMBINING_MARKS, MAX_MENTION_CHARS, Mention
 
 __all__ = [
     "CAPS_LAYER",
@@ -70,7 +70,7 @@ LEXICON_LAYER = "names_lexicon_v1"
 CAPS_LAYER = "names_rules_v1"
 LAYERS = (LEXICON_LAYER, CAPS_LAYER)
 LANGUAGES = ("bg", "cs", "en", "ru", "sl", "uk")
-NAMES_VERSION = "names-2026.2"  # .2: the lexicon pass no longer depends on what a worker keyed before
+NAMES_VERSION = "names-2026.3"  # .3: a word keeps its combining marks (decomposed text); .2: the lexicon pass no longer depends on what a worker keyed before
 RESOURCE_FILES = ("lexicon.tsv", "demonyms.tsv", "titles.txt", "heads.tsv", "firstnames.txt", "stopwords.txt")
 LABELS = frozenset({"PER", "ORG", "LOC", "EVT", "PRO"})
 # Packages each language needs at run time (besides anyascii for every language).
@@ -85,7 +85,10 @@ PACKAGES: dict[str, tuple[str, ...]] = {
 REQUIREMENTS = ("anyascii", "pymorphy3", "pymorphy3-dicts-ru", "pymorphy3-dicts-uk", "simplemma")
 
 MAX_RUN_WORDS = 6  # a longer run of capitalised words is a headline or a list, not a name
-TOKEN_RE = re.compile(r"\w+(?:[-‐‑'’]\w+)*|\S", re.UNICODE)
+# A word keeps the combining marks written after its letters (decomposed text: "ѝ" as
+# "и" + U+0300, "Plzeň" as "n" + U+030C); else a name would end before its last accent.
+_WORD = rf"\w[\w{COMBINING_MARKS}]*"
+TOKEN_RE = re.compile(rf"{_WORD}(?:[-‐‑'’]{_WORD})*|\S", re.UNICODE)
 SENTENCE_END = frozenset(".!?…:;")
 OPENERS = frozenset("\"„“”«»‘’'(–—-*•[")
 QUOTE_CHARS = "\"„“”«»‘’'"

@@ -37,6 +37,8 @@ LAYER_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*_v[0-9]+$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 DATE_PATTERN = r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"
 WORD_RE = re.compile(r"\w+(?:[-'’.]\w+)*")
+# Combining marks (a decomposed "ó" is "o" + U+0301): tokens keep them with their letter.
+COMBINING_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 
 # Limits that keep every stage linear in the input (README, "Limits").
 MAX_SEED_BYTES = 20 * 1024 * 1024  # a larger seed is rejected by name, before a byte is read

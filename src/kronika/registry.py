@@ -202,7 +202,7 @@ def _names_entries() -> list[Annotator]:
     common = {
         "kind": "entities", "factory": "kronika.names:from_context",
         "languages": dict.fromkeys(NAMES_LANGUAGES, "automatic"), "packages": packages, "data": data,
-        "version": "names-2026.2",  # kronika.names.NAMES_VERSION (a test keeps them equal)
+        "version": "names-2026.3",  # kronika.names.NAMES_VERSION (a test keeps them equal)
     }
     return [
         Annotator(name="names_lexicon_v1", rank=30, **common),

@@ -37,12 +37,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kronika import lang
-from kronika.record import BIO_TAGS
+from kronika.record import BIO_TAGS, COMBINING_MARKS
 
 # Every language pack's list (``lang/<code>/abbreviations.txt``).
 ABBREVIATIONS = lang.every_word("abbreviations.txt")
 
-_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_MARKS = COMBINING_MARKS
 _WORD = rf"[\w{_MARKS}]+"
 _EMOJI_TAIL = r"(?:\u200d\S|[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f])*"
 
