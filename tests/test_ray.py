@@ -54,3 +54,18 @@ def test_unreachable_cluster_fails_at_once_before_any_seed_is_read(tmp_path: Pat
         build(seeds, tmp_path / "out" / "corpus", jobs=1, progress=False, engine="ray", ray_address=address())
     assert time.monotonic() - started < 30
     assert not (tmp_path / "out").exists()
+
+
+def test_a_local_cluster_that_cannot_start_is_one_line_and_leaves_no_temp_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from kronika.build.engines import ray as engine
+    from kronika.layers import EnvironmentFailure
+
+    monkeypatch.setattr(engine.tempfile, "tempdir", str(tmp_path))
+
+    def refuse(**_options) -> None:
+        raise RuntimeError("cannot start raylet\nsecond line")
+
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(EnvironmentFailure, match=r"^Ray did not start: RuntimeError: cannot start raylet$"):
+        engine.run_on_ray([])
+    assert list(tmp_path.iterdir()) == []

@@ -79,6 +79,8 @@ def run_on_ray(
         try:
             ray.init(**options)
         except Exception as err:  # a cluster that refuses us, a local one that cannot start
+            if temp_dir is not None:
+                shutil.rmtree(temp_dir, ignore_errors=True)
             raise EnvironmentFailure(f"Ray did not start: {type(err).__name__}: {_first_line(err)}") from None
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
