@@ -386,3 +386,8 @@ def test_exact_copies_must_share_a_cluster(tmp_path: Path) -> None:
         for name in ("w1.txt", "w2.txt")
     ]
     assert messages(write_jsonl(tmp_path / "wordless.jsonl", rows)) == []
+
+
+def test_a_file_named_dash_is_still_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert messages(Path("-")) == ["-: no such file or folder"]

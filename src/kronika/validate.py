@@ -94,8 +94,8 @@ class Problem:
         """One line, whatever the data held: control characters escaped (an id with a
         newline could forge a problem line) and each part at most MAX_PART characters.
         A problem of a whole file or folder names no record or field ("-"): those parts are left out."""
-        parts = (self.file, "-" if self.record == "-" else f"record {self.record}", self.field, self.message)
-        return ": ".join(_part(p) for p in parts if p != "-")
+        parts = [self.file, *(p for p in ("" if self.record == "-" else f"record {self.record}", self.field) if p not in ("", "-")), self.message]
+        return ": ".join(_part(p) for p in parts)
 
 
 MAX_PART = 1000
