@@ -271,9 +271,9 @@ def place(
         except SeedError:
             continue
     computed = _signatures([seed for seed, _ in missing], root, jobs)
-    for (seed, sha), sig in zip(missing, computed):
-        if sig is not None:
-            signatures[seed.stem] = cache.add(sha, sig)
+    for (seed, sha), (read_sha, sig) in zip(missing, computed):
+        if sig is not None:  # cached only under the sha of the bytes it was computed from
+            signatures[seed.stem] = cache.add(sha, sig) if read_sha == sha else sig
     paths = {seed.stem: seed for seed in seeds if seed.stem in signatures}  # in the seeds' order
     signatures = {doc_id: signatures[doc_id] for doc_id in paths}
     verdicts = cache.verdicts()
@@ -290,20 +290,22 @@ def place(
 PARALLEL_SIGNATURES = 256  # fewer missing signatures than this are computed here: a pool costs more
 
 
-def _signatures(seeds: list[Path], root: Path, jobs: int) -> list[Signature | None]:
+def _signatures(seeds: list[Path], root: Path, jobs: int) -> list[tuple[str, Signature | None]]:
     if jobs < 2 or len(seeds) < PARALLEL_SIGNATURES:
         return signatures_of(seeds, root)
     return map_chunks(partial(signatures_of, root=root), seeds, jobs)
 
 
-def signatures_of(seeds: list[Path], root: Path) -> list[Signature | None]:
-    """The duplicate signature of each seed (None: its text cannot be read; its shard says why)."""
-    found: list[Signature | None] = []
+def signatures_of(seeds: list[Path], root: Path) -> list[tuple[str, Signature | None]]:
+    """The sha256 of each seed's bytes as read here, and its duplicate signature (None:
+    its text cannot be read; its shard says why)."""
+    found: list[tuple[str, Signature | None]] = []
     for seed in seeds:
         try:
-            found.append(signature(seed_text(seed_bytes(seed, root), seed)))
+            raw = seed_bytes(seed, root)
+            found.append((hashlib.sha256(raw).hexdigest(), signature(seed_text(raw, seed))))
         except SeedError:
-            found.append(None)
+            found.append(("", None))
     return found
 
 

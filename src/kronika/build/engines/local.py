@@ -83,7 +83,9 @@ def map_chunks(work: Callable[[list[Any]], list[Any]], items: list[Any], jobs: i
     workers = max(1, jobs - 1)
     front, back = 0, len(chunks)
     running: dict[int, Future[list[Any]]] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver(), initializer=skip_pandas_probe) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=_forkserver(), initializer=_start_helper, initargs=(os.getpid(),)
+    ) as pool:
         try:
             while front < back:
                 for i in [i for i, future in running.items() if future.done()]:
@@ -132,6 +134,13 @@ def _advance(bar: Any) -> None:
     if bar.n == 0:
         bar.set_description("building", refresh=False)
     bar.update(1)
+
+
+def _start_helper(main_pid: int) -> None:
+    """Pool initializer of ``map_chunks``: no pandas probe, and gone with the build
+    (a killed build would otherwise leave the helper blocked forever)."""
+    skip_pandas_probe()
+    exit_with(main_pid)
 
 
 def _start_worker(address: Any, key: bytes, main_pid: int, ticks: Any = None) -> None:
