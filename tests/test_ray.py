@@ -41,7 +41,8 @@ def _closed_port() -> int:
     [
         (lambda: f"127.0.0.1:{_closed_port()}", "no Ray cluster answers at 127.0.0.1:"),
         (lambda: "nonsense", "--ray-address 'nonsense': expected HOST:PORT"),
-        (lambda: "ray://host:port", "expected HOST:PORT, ray://HOST:PORT or auto"),
+        (lambda: "ray://host:port", "expected HOST:PORT, ray://HOST:PORT, auto or local"),
+        (lambda: "host:²", "--ray-address 'host:²': expected HOST:PORT"),
     ],
 )
 def test_unreachable_cluster_fails_at_once_before_any_seed_is_read(tmp_path: Path, address, expected) -> None:

@@ -31,17 +31,17 @@ def check_ray(address: str | None) -> None:
     """Before any seed is read: Ray is installed and the cluster's address answers.
 
     Given an address that nothing answers, ``ray.init`` retries for minutes and
-    prints only warnings; one TCP connection says at once. ``auto`` is left to Ray.
+    prints only warnings; one TCP connection says at once. ``auto`` and ``local`` are left to Ray.
     """
     try:
         import ray  # noqa: F401
     except ImportError:
         raise EnvironmentFailure("the ray engine needs Ray: pip install 'kronika[ray]'") from None
-    if not address or address == "auto":
+    if not address or address in ("auto", "local"):
         return
     host, colon, port = address.removeprefix("ray://").rpartition(":")
-    if not colon or not host or not port.isdigit():
-        raise EnvironmentFailure(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
+    if not colon or not host or not (port.isascii() and port.isdigit()):
+        raise EnvironmentFailure(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT, auto or local")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
     except (OSError, OverflowError) as err:
@@ -79,6 +79,7 @@ def run_on_ray(
         try:
             ray.init(**options)
         except Exception as err:  # a cluster that refuses us, a local one that cannot start
+            ray.shutdown()  # a half-started local cluster
             if temp_dir is not None:
                 shutil.rmtree(temp_dir, ignore_errors=True)
             raise EnvironmentFailure(f"Ray did not start: {type(err).__name__}: {_first_line(err)}") from None
