@@ -388,6 +388,19 @@ def test_exact_copies_must_share_a_cluster(tmp_path: Path) -> None:
     assert messages(write_jsonl(tmp_path / "wordless.jsonl", rows)) == []
 
 
+def test_copies_the_build_leaves_unclustered_pass(tmp_path: Path) -> None:
+    """A halfwidth sound mark is a word to ``count_words`` but none once NFKC-normalised, so the
+    build clusters no copies of it; validate applies the build's rule, not the word count."""
+    from kronika.build import build
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name in ("a1", "a2"):
+        (seeds / f"{name}.txt").write_text("*** \uff9e ***\n", encoding="utf-8")
+    build(seeds, tmp_path / "out" / "corpus", jobs=1, progress=False)
+    assert messages(tmp_path / "out" / "corpus") == []
+
+
 def test_a_file_named_dash_is_still_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert messages(Path("-")) == ["-: no such file or folder"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from kronika.atomic import write_text
+from kronika.record import copy_words
 
 BANDS, ROWS = 14, 8
 SHINGLE_WORDS = 5
 MIN_JACCARD = 0.7  # 14 x 8 bands put the S-curve's midpoint at about 0.72
 SEED = 20240601  # the permutations; changing it changes the signatures
 SIGNATURE_FORMAT = f"minhash-{BANDS}x{ROWS}-w{SHINGLE_WORDS}-s{SEED}-1"
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,7 @@ class Cluster:
     size: int
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+words = copy_words  # the one definition, shared with ``kronika.validate``
 
 
 def shingles(tokens: list[str]) -> set[str]:

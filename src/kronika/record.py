@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,15 @@ class Block:
     start: int
     end: int
     kind: str
+
+
+def copy_words(text: str) -> list[str]:
+    """The words duplicates are compared on (NFKC, case-folded): a text without any copies
+    nothing, and exact copies of one with some share a cluster (``kronika.duplicates``)."""
+    return _COPY_WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+_COPY_WORD = re.compile(r"\w+")
 
 
 def count_words(text: str) -> int:

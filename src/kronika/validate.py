@@ -59,6 +59,7 @@ from kronika.record import (
     arrow_schema,
     card_features,
     class_names,
+    copy_words,
     count_words,
     date_precision,
     sha256_file,
@@ -1082,7 +1083,7 @@ class DocumentColumns:
     @classmethod
     def of(cls, batch: pa.RecordBatch) -> DocumentColumns:
         meta = batch.column("metadata")
-        names = (*META_FIELDS, "word_count")
+        names = META_FIELDS
         flat_blocks = pc.list_flatten(batch.column("blocks"))
         return cls(
             ids=batch.column("id").to_pylist(),
@@ -1529,7 +1530,7 @@ class Index:
             self.docs[doc_id] = Doc(cols.texts[row], cols.language[row], store, offsets[row], offsets[row + 1], split, cols.status[row])
             cluster, count = cols.clusters[row]
             first, first_cluster = self.by_text.setdefault(cols.texts[row], (doc_id, cluster))
-            if first != doc_id and cols.meta["word_count"][row] and (cluster is None or cluster != first_cluster):
+            if first != doc_id and (cluster is None or cluster != first_cluster) and copy_words(cols.texts[row]):
                 # exact copies are one cluster (texts without a word copy nothing: no cluster)
                 yield row, "duplicate_cluster", f"is {cluster!r}, but the text is that of {first!r} (cluster {first_cluster!r}): exact copies share one cluster"
             if cluster is not None:
