@@ -61,7 +61,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, edge_space, gold_schema, schema_validator, shown
+from kronika.record import ENTITY_ID_PATTERN, ID_PATTERN, LABELS, Mention, edge_space, gold_schema, one_line, schema_validator, shown
 
 EXIT_REFUSED = 1  # some documents were not written (unreviewed, or would overwrite gold)
 EXIT_USAGE = 2
@@ -352,11 +352,6 @@ def load_json(path: Path) -> Any:
         raise ExchangeError(f"{path}: invalid JSON: nested too deeply to read") from None
     except ValueError as err:  # a number beyond Python's int conversion limit
         raise ExchangeError(f"{path}: invalid JSON: {one_line(err)}") from None
-
-
-def one_line(message: object, limit: int = 300) -> str:
-    text = " ".join(str(message).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def read_source(module: ModuleType, path: Path, text_of: TextOf) -> list[AnnotatedText]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kronika.ingest import GOLD_SUFFIX, Document, SeedError, seed_bytes
-from kronika.record import Mention, edge_space, gold_schema, schema_validator
+from kronika.record import Mention, edge_space, gold_schema, one_line, schema_validator
 
 
 @cache
@@ -50,7 +50,7 @@ def load_gold_file(path: Path) -> dict:
     except RecursionError:
         raise SeedError(path, "invalid JSON: nested too deeply to read") from None
     except ValueError as err:  # e.g. a number beyond the int conversion limit
-        raise SeedError(path, f"invalid JSON: {_one_line(err)}") from None
+        raise SeedError(path, f"invalid JSON: {one_line(err)}") from None
     try:
         errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     except RecursionError:
@@ -58,10 +58,10 @@ def load_gold_file(path: Path) -> dict:
     if errors:
         error = errors[0]
         where = "/".join(map(str, error.absolute_path)) or "(top level)"
-        raise SeedError(path, f"{where}: {_one_line(error.message)}")
+        raise SeedError(path, f"{where}: {one_line(error.message)}")
     time = (data.get("origin") or {}).get("time")
     if time is not None and not is_rfc3339(time):
-        raise SeedError(path, f"origin/time: {_one_line(repr(time))} is not an RFC 3339 date-time")
+        raise SeedError(path, f"origin/time: {one_line(repr(time))} is not an RFC 3339 date-time")
     return data
 
 
@@ -80,11 +80,6 @@ def is_rfc3339(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _one_line(message: object) -> str:
-    text = " ".join(str(message).split())
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def read_gold(path: Path, doc: Document) -> list[Mention]:

@@ -257,6 +257,12 @@ def document_schema() -> dict[str, Any]:
     }
 
 
+def one_line(message: object, limit: int = 300) -> str:
+    """A message on one line (white space runs collapsed), at most ``limit`` characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def shown(path: Any) -> str:
     """A path as it can be printed on one line and written to JSON.
 

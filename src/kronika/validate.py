@@ -65,6 +65,7 @@ from kronika.record import (
     sha256_file,
     hf_features,
     multilinguality,
+    one_line,
     raw_bytes,
     present_languages,
     schema_validator,
@@ -209,8 +210,7 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 
 
 def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
+    return one_line(err) or type(err).__name__
 
 
 # ------------------------------------------------------------------ folders

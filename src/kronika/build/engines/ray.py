@@ -22,6 +22,7 @@ from typing import Any
 from kronika.build.plan import ShardSpec, spec_from_json, spec_to_json
 from kronika.build.shard import ShardResult, run_shard
 from kronika.layers import EnvironmentFailure
+from kronika.record import one_line
 
 
 CONNECT_TIMEOUT = 5  # seconds to reach a cluster's address before the build stops
@@ -33,10 +34,7 @@ def check_ray(address: str | None) -> None:
     Given an address that nothing answers, ``ray.init`` retries for minutes and
     prints only warnings; one TCP connection says at once. ``auto`` and ``local`` are left to Ray.
     """
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise EnvironmentFailure("the ray engine needs Ray: pip install 'kronika[ray]'") from None
+    _ray()
     if not address or address in ("auto", "local"):
         return
     host, colon, port = address.removeprefix("ray://").rpartition(":")
@@ -47,6 +45,14 @@ def check_ray(address: str | None) -> None:
     except (OSError, OverflowError) as err:
         reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
         raise EnvironmentFailure(f"no Ray cluster answers at {address}: {reason}") from None
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise EnvironmentFailure("the ray engine needs Ray: pip install 'kronika[ray]'") from None
+    return ray
 
 
 def _run_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -62,9 +68,7 @@ def run_on_ray(
 
     Ray's own INFO and WARNING lines are kept back unless ``verbose``.
     """
-    check_ray(address)
-    import ray
-
+    ray = _ray()  # the driver ran ``check_ray`` before reading any seed
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
     started_here = not ray.is_initialized()
@@ -104,5 +108,4 @@ def run_on_ray(
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err)
-    return text.splitlines()[0] if text else ""
+    return one_line(str(err).splitlines()[0]) if str(err) else ""
