@@ -286,11 +286,12 @@ def test_corpus_level_damage_is_one_line(tmp_path: Path, damage, expected: str) 
 def test_space_class_is_pythons_white_space() -> None:
     import pyarrow.compute as pc
 
-    from kronika.record import SPACE_CLASS
+    from kronika.record import SPACE_CHARS, SPACE_CLASS
 
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
     found = pc.match_substring_regex(pa.array(chars), f"[{SPACE_CLASS}]").to_pylist()
     assert [c for c, hit in zip(chars, found) if hit != c.isspace()] == []
+    assert sorted(SPACE_CHARS) == [c for c in chars if c.isspace()]
 
 
 def test_no_entity_or_token_has_white_space_where_the_build_never_puts_it(tmp_path: Path) -> None:

