@@ -147,6 +147,39 @@ def _shards(ids: list[str], size: int) -> set[tuple[str, ...]]:
     return {tuple(ids[a:b]) for a, b in zip([0, *cuts], cuts)}
 
 
+CS = (
+    "Vláda dnes schválila nový zákon o státním rozpočtu na příští rok. Ministr financí uvedl, že deficit "
+    "bude nižší než letos a že se podaří snížit výdaje na provoz úřadů. Opozice návrh kritizovala. "
+)
+SK = "Podľa ministra to však nebude stačiť, pretože ekonomika sa spomaľuje a ceny energií stále rastú."
+
+
+def test_a_one_job_build_of_shards_asks_a_served_lingua(tmp_path: Path) -> None:
+    """A 1-job build of several shards asks lingua in a server process (its models load
+    on another core while the shard goes on; the rows are finished at the shard's end):
+    the rows are those of a build that asks lingua in its own process."""
+    from kronika import layers
+    from kronika.language_server import LinguaClient
+
+    texts = {f"doc{i}.txt": f"Zpráva {i}\n\n{CS}{SK} {CS}\n".encode() for i in range(3)}
+    seeds = _seeds(tmp_path / "seeds", texts)
+    layers.tools_for.cache_clear()
+    try:
+        build(seeds, tmp_path / "served" / "corpus", jobs=1, shard_size=2, progress=False)
+        assert isinstance(layers.tools_for((), ()).tagger.lingua, LinguaClient)
+    finally:
+        layers.share_lingua(None)
+        layers.tools_for.cache_clear()
+    build(seeds, tmp_path / "here" / "corpus", jobs=1, progress=False)  # one shard: lingua in this process
+
+    def rows(corpus: Path) -> list[dict]:
+        return pq.read_table(sorted((corpus / "documents").glob("*.parquet"))).sort_by("id").to_pylist()
+
+    served, here = rows(tmp_path / "served" / "corpus"), rows(tmp_path / "here" / "corpus")
+    assert served == here
+    assert all([s["language"] for s in row["languages"]] == ["cs", "sk", "cs"] for row in served)
+
+
 def test_workers_share_one_lingua_with_the_same_answers() -> None:
     """The lingua server of a parallel build answers exactly as a local ``Lingua``."""
     import multiprocessing

@@ -293,7 +293,7 @@ def test_fasttext_is_not_asked_where_cld2_names_the_context(tagger, monkeypatch)
     ],
 )
 def test_unrelated_switch_reads_words_not_names(tagger, snippet: str, switches: bool) -> None:
-    dist = tagger._confirm(snippet, "pl", "en", tagger._fasttext_top(snippet))
+    dist = tagger._confirm(snippet, "pl", "en", tagger._fasttext_top(snippet)).result()
     assert (dist.get("en", 0.0) >= language.SWITCH_SCORE) is switches
 
 
@@ -488,3 +488,63 @@ def test_eval_language_prints_reliability_and_ece(tmp_path: Path, capsys) -> Non
     assert 0.0 <= last["ece"] <= 1.0 and sum(r["count"] for r in last["reliability"]) == 3
     assert last["documents"]["accuracy"] == 1.0 and last["annotator"] == "langid_v6"
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_lingua_client_answers_as_lingua_and_fails_as_the_machine() -> None:
+    """``LinguaClient`` asks in a helper thread: the answers are the served lingua's; a
+    server that does not start fails every question with an OSError (the build stops,
+    no seed is blamed); lingua failing on one text fails that question only."""
+    from kronika.language_server import LinguaClient
+
+    local = language.Lingua()
+    client = LinguaClient(lambda: local)
+    question = ("Vláda schválila návrh zákona o rozpočtu", ("cs", "sk"), False)
+    # lingua itself varies in the last bits from call to call; outputs keep 4 decimals
+    assert client.confidences_later(*question).result(timeout=60) == pytest.approx(local.confidences(*question), abs=1e-12)
+
+    def no_server() -> None:
+        raise RuntimeError("cannot start")
+
+    dead = LinguaClient(no_server)
+    for _ in range(2):
+        with pytest.raises(ConnectionError, match="did not start: RuntimeError: cannot start"):
+            dead.confidences(*question)
+
+    class Picky:
+        def confidences(self, text: str, codes: tuple[str, ...], quick: bool) -> dict[str, float]:
+            if text == "bad":
+                raise ValueError("no")
+            return {"cs": 1.0}
+
+    picky = LinguaClient(Picky)
+    with pytest.raises(ValueError):
+        picky.confidences("bad", ("cs", "sk"))
+    assert picky.confidences("good", ("cs", "sk")) == {"cs": 1.0}
+
+
+def test_spans_wait_for_lingua_but_the_document_language_does_not(tagger) -> None:
+    """``tag_document_later``: the document language is known while lingua's answer is
+    still to come; the spans, once it comes, are ``tag_document``'s."""
+    from concurrent.futures import Future
+
+    cs = ("Vláda dnes schválila nový zákon o státním rozpočtu na příští rok. Ministr financí uvedl, že deficit "
+          "bude nižší než letos a že se podaří snížit výdaje na provoz úřadů. Opozice návrh kritizovala. ")
+    text = cs + "Podľa ministra to však nebude stačiť, pretože ekonomika sa spomaľuje a ceny energií stále rastú. " + cs
+    expected = tagger.tag_document(text, paragraphs(text))
+    pending: list[tuple[Future, tuple]] = []
+
+    class Slow:
+        def confidences_later(self, *question: object) -> Future:
+            future: Future = Future()
+            pending.append((future, question))
+            return future
+
+    real, tagger.lingua = tagger.lingua, Slow()
+    try:
+        later = tagger.tag_document_later(text, paragraphs(text))
+    finally:
+        tagger.lingua = real
+    assert later.language == "cs" and pending and not later.done()
+    for future, question in pending:
+        future.set_result(real.confidences(*question))
+    assert later.done() and later.result() == expected

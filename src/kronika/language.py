@@ -85,10 +85,12 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kronika import registry
 from kronika.record import Block, LanguageSpan
@@ -464,9 +466,9 @@ class LanguageTagger:
             return {only: max((p for c, p in ft if c == only), default=FAST_ACCEPT)}
         return self.lingua.confidences(flat, tuple(sorted(candidates)))
 
-    def _confirm(self, flat: str, context: str, other: str, ft: list[tuple[str, float]]) -> dict[str, float]:
+    def _confirm(self, flat: str, context: str, other: str, ft: list[tuple[str, float]]) -> Future[dict[str, float]]:
         """lingua's confidences, ``context`` vs ``other``, for a sentence both fast
-        models give to ``other``.
+        models give to ``other``: an answer to come (``_ask``).
 
         Two languages of one family (``_related``: bg/mk, cs/sk, da/nb, ...) need
         lingua's high-accuracy models. Two unrelated ones are told apart by its
@@ -475,24 +477,38 @@ class LanguageTagger:
         largest fixed cost of a build). Names belong to no language ("Nord Stream",
         "Ryanair"), so lingua then reads only the words that are not capitalised.
         """
+        codes = tuple(sorted({context, other}))
         if _related(context, other):
-            return self._lingua(flat, {context, other}, ft)
+            return self._ask(flat, codes, quick=False)
         words = " ".join(w for w in _WORDS.findall(flat) if not w[0].isupper())
         if not words:
-            return {}
-        return self.lingua.confidences(words, tuple(sorted({context, other})), quick=True)
+            return _done({})
+        return self._ask(words, codes, quick=True)
+
+    def _ask(self, text: str, codes: tuple[str, ...], quick: bool) -> Future[dict[str, float]]:
+        """lingua's confidences as a future. A lingua in this process answers at once; a
+        served one (``language_server.LinguaClient``) answers while the build goes on
+        (its first answers wait for models to load, up to 0.5 s per language)."""
+        later = getattr(self.lingua, "confidences_later", None)
+        if later is not None:
+            return later(text, codes, quick)
+        return _done(self.lingua.confidences(text, codes, quick))
 
     # ------------------------------------------------------------ documents
     def tag_document(self, text: str, blocks: list[Block]) -> DocumentLanguage:
         """Document language from the body blocks, spans from every block."""
+        return self.tag_document_later(text, blocks).result()
+
+    def tag_document_later(self, text: str, blocks: list[Block]) -> TaggedLater:
+        """``tag_document`` whose spans may still wait for lingua: the document
+        language is known at once (the entity layers need only that)."""
         body = _body_text(text, blocks)
         language, raw, path = self.document_raw(body)
         if not has_letters(body, MIN_DOC_LETTERS) or raw < MIN_DOC_SCORE:
             language, score = UND, raw
         else:
             score = self.calibration.document(path, raw)
-        spans = self._spans(text, blocks, language, score)
-        return DocumentLanguage(language, self.script_tag(language, body), score, spans)
+        return TaggedLater(language, self.script_tag(language, body), score, text, self._spans(text, blocks, language, score))
 
     def document_raw(self, body: str) -> tuple[str, float, str]:
         """``detect_raw(body)``, except that for a long body fastText reads only its
@@ -518,9 +534,10 @@ class LanguageTagger:
             return UND
         return f"{_FINEWEB_CODES.get(language, lang.iso_code_639_3.name.lower())}_{script}"
 
-    def _spans(self, text: str, blocks: list[Block], doc_lang: str, doc_score: float) -> list[LanguageSpan]:
-        """Sentences minus quotations, and quotations, each tagged in context."""
-        pieces: list[_Piece] = []
+    def _spans(self, text: str, blocks: list[Block], doc_lang: str, doc_score: float) -> list[tuple[int, int, Decided]]:
+        """Sentences minus quotations, and quotations, each tagged in context:
+        (start, end, decision), the decision perhaps still waiting for lingua."""
+        pieces: list[tuple[int, int, Decided]] = []
         for start, end in _regions(text, blocks):
             quotes = [q for q in _quotations(text, start, end) if _quotable(text[q[0] : q[1]])]
             # quotations are ordered and disjoint: each sentence is handed only the
@@ -532,16 +549,23 @@ class LanguageTagger:
                 parts = _outside(text, s, e, inside)
                 if parts:
                     snippet = " ".join(text[a:b] for a, b in parts)
-                    lang, score = self.decide(snippet, doc_lang, doc_score)
-                    pieces.extend(_Piece(a, b, lang, score) for a, b in parts)
+                    decided = self._decide(snippet, doc_lang, doc_score)
+                    pieces.extend((a, b, decided) for a, b in parts)
             for qs, qe in quotes:
-                pieces.append(_Piece(qs, qe, *self.decide(text[qs:qe], doc_lang, doc_score)))
-        return _merge(text, pieces)
+                pieces.append((qs, qe, self._decide(text[qs:qe], doc_lang, doc_score)))
+        return pieces
 
     def decide(self, snippet: str, context: str, context_score: float) -> tuple[str, float]:
         """``decide_raw`` with the score calibrated (``context_score``, the
         document's, is taken as it is: it is calibrated already)."""
-        language, raw, path = self.decide_raw(snippet, context, context_score)
+        return _now(self._decide(snippet, context, context_score))
+
+    def _decide(self, snippet: str, context: str, context_score: float) -> Decided:
+        decided = self._decide_raw(snippet, context, context_score)
+        return decided.then(self._calibrated) if isinstance(decided, Later) else self._calibrated(decided)
+
+    def _calibrated(self, decided: tuple[str, float, str]) -> tuple[str, float]:
+        language, raw, path = decided
         if path == CONTEXT:
             return language, raw
         if path in SPAN_PATHS:
@@ -562,6 +586,10 @@ class LanguageTagger:
         the raw score and its path: ``CONTEXT`` (``context_score`` itself),
         one of ``SPAN_PATHS`` or, without a context language, ``detect_raw``'s.
         """
+        return _now(self._decide_raw(snippet, context, context_score))
+
+    def _decide_raw(self, snippet: str, context: str, context_score: float) -> tuple[str, float, str] | Later:
+        """``decide_raw``, or its answer to come where lingua confirms a switch."""
         clean = _strip_noise(snippet)
         if not has_letters(clean, MIN_SWITCH_LETTERS) or not _prose(clean):
             return (context, context_score, CONTEXT) if context != UND else self.detect_raw(snippet)
@@ -584,13 +612,8 @@ class LanguageTagger:
                 # that fastText merely guessed).
                 return (context, round(share, PRECISION), KEEP_CLD2) if cld == context else (context, context_score, CONTEXT)
             # both name ``ft[0][0]``: lingua, context vs that one language, confirms
-            dist, path = self._confirm(flat, context, ft[0][0], ft), CONFIRM
-        if not dist:
-            return context, context_score, CONTEXT
-        best = _argmax(dist)
-        if context == UND or best == context or dist[best] >= SWITCH_SCORE:
-            return best, dist[best], path
-        return context, dist.get(context, 0.0), path
+            return Later(self._confirm(flat, context, ft[0][0], ft), lambda dist: _switch(dist, context, context_score, CONFIRM))
+        return _switch(dist, context, context_score, path)
 
 
 class Calibration:
@@ -645,6 +668,70 @@ class Calibration:
 def _related(a: str, b: str) -> bool:
     """Both in one family of ``_FAMILIES``: lingua needs its high-accuracy models."""
     return any(a in family and b in family for family in _FAMILIES)
+
+
+class Later:
+    """A decision waiting for lingua: its confidences to come, and what makes the
+    decision of them (``then`` adds a step)."""
+
+    __slots__ = ("future", "steps")
+
+    def __init__(self, future: Future[Any], *steps: Callable[[Any], Any]) -> None:
+        self.future, self.steps = future, steps
+
+    def then(self, step: Callable[[Any], Any]) -> Later:
+        return Later(self.future, *self.steps, step)
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def result(self) -> Any:
+        value = self.future.result()
+        for step in self.steps:
+            value = step(value)
+        return value
+
+
+Decided = tuple[str, float] | Later  # a span's (language, calibrated score), or that to come
+
+
+@dataclass(frozen=True)
+class TaggedLater:
+    """A document's language, known at once, and its spans, which may wait for lingua."""
+
+    language: str
+    language_script: str
+    score: float
+    text: str
+    pieces: list[tuple[int, int, Decided]]
+
+    def done(self) -> bool:
+        return all(not isinstance(d, Later) or d.done() for _, _, d in self.pieces)
+
+    def result(self) -> DocumentLanguage:
+        pieces = [_Piece(a, b, *_now(d)) for a, b, d in self.pieces]
+        return DocumentLanguage(self.language, self.language_script, self.score, _merge(self.text, pieces))
+
+
+def _done(value: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return future
+
+
+def _now(decided: Any) -> Any:
+    return decided.result() if isinstance(decided, Later) else decided
+
+
+def _switch(dist: dict[str, float], context: str, context_score: float, path: str) -> tuple[str, float, str]:
+    """The decision of a sentence's distribution: it keeps ``context`` unless another
+    language wins clearly (``SWITCH_SCORE``); no distribution keeps the context."""
+    if not dist:
+        return context, context_score, CONTEXT
+    best = _argmax(dist)
+    if context == UND or best == context or dist[best] >= SWITCH_SCORE:
+        return best, dist[best], path
+    return context, dist.get(context, 0.0), path
 
 
 def _argmax(dist: dict[str, float]) -> str:

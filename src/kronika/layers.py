@@ -16,6 +16,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -194,18 +195,37 @@ def gold_lexicon(gold_files: Any) -> tuple[entities.LexiconEntry, ...]:
 
 
 def automatic_layers(doc: Document, tools: Tools) -> Layers:
+    return automatic_layers_later(doc, tools)()
+
+
+def automatic_layers_later(doc: Document, tools: Tools) -> Callable[[], Layers]:
+    """The document's language now, its other layers by the call returned.
+
+    The language spans may wait for lingua (``tag_document_later``; a tagger without
+    it tags at once), and the entity layers need only the document language: a shard
+    tags all its documents first and runs the entity layers after, so a served lingua
+    has that time to answer (``build.shard``)."""
+    name = registry.language_annotator(tools.entries).name
     started = time.perf_counter()
-    tagged = tools.tagger.tag_document(doc.text, doc.blocks)
-    tools._clock(registry.language_annotator(tools.entries).name, started)
-    found = tools.entities(doc.text, tagged.language)
-    return Layers(
-        language=tagged.language,
-        language_script=tagged.language_script,
-        language_score=tagged.score,
-        languages=list(tagged.spans),
-        entities=found,
-        entity_status=tools.entity_status(tagged.language),
-    )
+    later = getattr(tools.tagger, "tag_document_later", None)
+    tagged = later(doc.text, doc.blocks) if later is not None else tools.tagger.tag_document(doc.text, doc.blocks)
+    tools._clock(name, started)
+
+    def finish() -> Layers:
+        found = tools.entities(doc.text, tagged.language)
+        started = time.perf_counter()
+        spans = tagged.result().spans if later is not None else tagged.spans
+        tools._clock(name, started)
+        return Layers(
+            language=tagged.language,
+            language_script=tagged.language_script,
+            language_score=tagged.score,
+            languages=list(spans),
+            entities=found,
+            entity_status=tools.entity_status(tagged.language),
+        )
+
+    return finish
 
 
 class LayerCache:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from kronika.build.plan import ShardSpec
 from kronika.gold import gold_path, read_gold
 from kronika.goldpass import GoldPass, vocabulary_of
 from kronika.ingest import Document, SeedError, read_seed, seed_bytes, shown
-from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automatic_layers, tools_for
+from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automatic_layers_later, tools_for
 from kronika.lexicon import entries_digest
 from kronika.splits import SPLITS
 from kronika.views import MentionTable, SentenceTable, sentence_spans
@@ -282,13 +282,26 @@ def _build_shard(spec: ShardSpec, tools: Tools, cache: LayerCache | None) -> Sha
 def _collect(
     spec: ShardSpec, tools: Tools, cache: LayerCache | None, result: ShardResult, which: Iterable[int]
 ) -> dict[str, _SplitRows]:
-    """The rows of the seeds at positions ``which``, by split; counts go into ``result``."""
+    """The rows of the seeds at positions ``which``, by split; counts go into ``result``.
+
+    Every seed is read and its language tagged first; then each row is finished
+    (entity layers, spans, row): by then a served lingua
+    (``language_server.LinguaClient``) has answered what it was asked about the
+    spans while the shard went on."""
     rows = {split: _SplitRows() for split in SPLITS}
+    begun: list[tuple[int, Callable[[], tuple[dict[str, Any], bool]] | SeedError]] = []
     for i in which:
-        seed, (split, cluster, size) = Path(spec.seeds[i]), spec.placement[i]
         try:
-            row, hit = build_row(seed, Path(spec.seeds_root), tools, cache)
+            begun.append((i, begin_row(Path(spec.seeds[i]), Path(spec.seeds_root), tools, cache)))
         except SeedError as err:  # the seed's own content; an environment failure stops the build
+            begun.append((i, err))
+    for i, finish in begun:
+        split, cluster, size = spec.placement[i]
+        try:
+            if isinstance(finish, SeedError):
+                raise finish
+            row, hit = finish()
+        except SeedError as err:
             result.rejects.append((err.path, err.reason))
             continue
         row["duplicate_cluster"], row["duplicate_count"] = cluster, size
@@ -393,44 +406,68 @@ def _in_seed_order(kept: pa.Table | None, fresh: pa.Table, config: str, position
 
 def build_row(seed: Path, root: Path, tools: Tools, cache: LayerCache | None) -> tuple[dict[str, Any], bool]:
     """One seed -> one published row, and whether its layers came from the cache."""
+    return begin_row(seed, root, tools, cache)()
+
+
+def begin_row(seed: Path, root: Path, tools: Tools, cache: LayerCache | None) -> Callable[[], tuple[dict[str, Any], bool]]:
+    """``build_row`` in two steps: the seed is read and its language tagged now, and
+    the call returned finishes its row (``layers.automatic_layers_later``)."""
     doc = read_seed(seed, root)
     gold_file = gold_path(seed)
     gold = read_gold(gold_file, doc) if gold_file.exists() or gold_file.is_symlink() else None
-    try:
-        layers, hit = _layers(doc, tools, cache)
-        automatic, status = (layers.entities, layers.entity_status) if gold is not None else tools.with_gold(
-            doc.text, layers.language, layers.entities, layers.entity_status
+    with _annotating(seed):
+        layers_later, hit = _layers(doc, tools, cache)
+
+    def finish() -> tuple[dict[str, Any], bool]:
+        with _annotating(seed):
+            layers = layers_later()
+            automatic, status = (layers.entities, layers.entity_status) if gold is not None else tools.with_gold(
+                doc.text, layers.language, layers.entities, layers.entity_status
+            )
+        entities, status = choose_entities(gold, automatic, status)
+        row = assemble(
+            doc,
+            language=layers.language,
+            language_script=layers.language_script,
+            language_score=layers.language_score,
+            languages=layers.languages,
+            entities=entities,
+            entity_status=status,
         )
+        return row, hit
+
+    return finish
+
+
+@contextlib.contextmanager
+def _annotating(seed: Path) -> Iterator[None]:
+    """An annotator's failure: the machine's (stops the build) or the seed's (rejects it)."""
+    try:
+        yield
     except EnvironmentFailure:
         raise
     except (ImportError, OSError, MemoryError) as err:  # the machine's fault, not the seed's
         raise EnvironmentFailure(f"annotators failed on {shown(seed)}: {type(err).__name__}: {err}") from None
     except Exception as err:  # an annotator bug on this text must not take the other seeds down
         raise SeedError(seed, f"annotation failed: {type(err).__name__}: {err}") from None
-    entities, status = choose_entities(gold, automatic, status)
-    row = assemble(
-        doc,
-        language=layers.language,
-        language_script=layers.language_script,
-        language_score=layers.language_score,
-        languages=layers.languages,
-        entities=entities,
-        entity_status=status,
-    )
-    return row, hit
 
 
-def _layers(doc: Document, tools: Tools, cache: LayerCache | None) -> tuple[Layers, bool]:
-    """A document's automatic layers, and whether they came from the cache (then no model loads)."""
+def _layers(doc: Document, tools: Tools, cache: LayerCache | None) -> tuple[Callable[[], Layers], bool]:
+    """A document's automatic layers to finish, and whether they came from the cache (then no model loads)."""
     if cache is not None:
         found = cache.get(doc.sha256, tools.fingerprint)
         if found is not None:
-            return found, True
+            return lambda: found, True
     tools.load()
-    layers = automatic_layers(doc, tools)
-    if cache is not None:
-        cache.put(doc.sha256, tools.fingerprint, layers)
-    return layers, False
+    later = automatic_layers_later(doc, tools)
+
+    def finish() -> Layers:
+        layers = later()
+        if cache is not None:
+            cache.put(doc.sha256, tools.fingerprint, layers)
+        return layers
+
+    return finish, False
 
 
 # ------------------------------------------------------------------- progress

@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from functools import cache
 from typing import Any
 
 from tqdm import tqdm
 
 from kronika.build.plan import ShardSpec
 from kronika.build.shard import ShardResult, run_shard, set_tick
-from kronika.language_server import LinguaServer
+from kronika.language_server import LinguaClient, LinguaServer
 from kronika.layers import EnvironmentFailure, share_lingua
 from kronika.startup import skip_pandas_probe
 
@@ -34,6 +35,9 @@ def run_local(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> 
     bar = tqdm(total=total, unit="article", disable=not progress or None, file=sys.stderr, mininterval=0.5, desc="loading models")
     with bar:
         if jobs == 1 or len(specs) == 1:
+            if len(specs) > 1:  # lingua's models load on another core while the shards run
+                share_lingua(_lingua_client())
+                _lingua_client().connect_soon()
             set_tick(lambda: _advance(bar))
             try:
                 for spec in specs:
@@ -153,7 +157,26 @@ def _start_worker(address: Any, key: bytes, main_pid: int, ticks: Any = None) ->
         set_tick(lambda: ticks.put(1))
     server = LinguaServer(address=address, authkey=key)
     server.connect()
-    share_lingua(server.lingua())
+    share_lingua(LinguaClient(server.lingua))
+
+
+@cache
+def _lingua_client() -> LinguaClient:
+    """This process's client of a lingua server for its 1-job builds of several shards:
+    the server starts on the first question (most builds ask none) and lasts as long
+    as the process, like the tagger that holds the client (``layers.tools_for``)."""
+    return LinguaClient(_serve_lingua)
+
+
+def _serve_lingua() -> Any:
+    key = os.urandom(16)
+    server = LinguaServer(ctx=_forkserver(), authkey=key)
+    server.start(exit_with, (os.getpid(),))
+    _SERVERS.append(server)  # its finalizer stops it when the process ends
+    return server.lingua()
+
+
+_SERVERS: list[LinguaServer] = []
 
 
 def exit_with(pid: int) -> None:
