@@ -347,8 +347,11 @@ class LanguageTagger:
         self._languages: dict[str, Language] = {
             lang.iso_code_639_1.name.lower(): lang for lang in Language.all()
         }
-        # ``lingua`` may be a proxy to one ``Lingua`` that serves every worker of a build.
+        # ``lingua`` may be a proxy to one ``Lingua`` that serves every worker of a build
+        # (``language_server``): it may start connecting now, while the shard begins.
         self.lingua = lingua if lingua is not None else Lingua(preload)
+        if (connect_soon := getattr(self.lingua, "connect_soon", None)) is not None:
+            connect_soon()
         # ``calibration``: the shipped maps unless given (``Calibration({})`` keeps raw scores)
         self.calibration = calibration if calibration is not None else Calibration.load()
 

@@ -60,8 +60,9 @@ class LinguaClient:
         return self._put((text, codes, quick))
 
     def connect_soon(self) -> None:
-        """Connect (start the server) now, in the helper thread: the first questions
-        then wait only for their models, not for the server to start."""
+        """Connect (start the server) now, in the helper thread, so that the first
+        questions wait only for their models; the tagger calls it when it is made,
+        which a build whose layers all come from the cache never does."""
         self._put(())
 
     def _put(self, question: tuple[Any, ...]) -> Future[Any]:

@@ -37,7 +37,6 @@ def run_local(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> 
         if jobs == 1 or len(specs) == 1:
             if len(specs) > 1:  # lingua's models load on another core while the shards run
                 share_lingua(_lingua_client())
-                _lingua_client().connect_soon()
             set_tick(lambda: _advance(bar))
             try:
                 for spec in specs:
