@@ -154,23 +154,27 @@ CS = (
 SK = "Podľa ministra to však nebude stačiť, pretože ekonomika sa spomaľuje a ceny energií stále rastú."
 
 
-def test_a_one_job_build_of_shards_asks_a_served_lingua(tmp_path: Path) -> None:
+def test_a_one_job_build_of_shards_asks_a_served_lingua(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 1-job build of several shards asks lingua in a server process (its models load
-    on another core while the shard goes on; the rows are finished at the shard's end):
-    the rows are those of a build that asks lingua in its own process."""
+    on another core while the shard goes on; the rows are finished at the shard's end),
+    which stops with the build: the rows are those of a build that asks lingua in its
+    own process."""
     from kronika import layers
-    from kronika.language_server import LinguaClient
+    from kronika.build.engines import local
 
-    texts = {f"doc{i}.txt": f"Zpráva {i}\n\n{CS}{SK} {CS}\n".encode() for i in range(3)}
+    texts = {f"doc{i:02d}.txt": f"Zpráva {i}\n\n{CS}{SK} {CS}\n".encode() for i in range(5)}  # 3 shards
     seeds = _seeds(tmp_path / "seeds", texts)
-    layers.tools_for.cache_clear()
+    served_by: list[object] = []
+    real_serve = local._serve_lingua
+    monkeypatch.setattr(local, "_serve_lingua", lambda: served_by.append(proxy := real_serve()) or proxy)
+    layers.tools_for.cache_clear()  # taggers made by other tests hold their own lingua
     try:
         build(seeds, tmp_path / "served" / "corpus", jobs=1, shard_size=2, progress=False)
-        assert isinstance(layers.tools_for((), ()).tagger.lingua, LinguaClient)
     finally:
-        layers.share_lingua(None)
         layers.tools_for.cache_clear()
+    assert len(served_by) == 1 and local._SERVERS == []  # one server, stopped with the build
     build(seeds, tmp_path / "here" / "corpus", jobs=1, progress=False)  # one shard: lingua in this process
+    assert len(served_by) == 1
 
     def rows(corpus: Path) -> list[dict]:
         return pq.read_table(sorted((corpus / "documents").glob("*.parquet"))).sort_by("id").to_pylist()

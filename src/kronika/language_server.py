@@ -8,6 +8,7 @@ its workers at it.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -36,6 +37,10 @@ def _one_lingua() -> Lingua:
 LinguaServer.register("lingua", callable=_one_lingua)
 
 
+ASK, CONNECT, FORGET = "ask", "connect", "forget"  # what the helper thread is asked to do
+FORGET_TIMEOUT = 30.0  # seconds ``forget`` waits for answers still to come
+
+
 class LinguaClient:
     """A served lingua asked without waiting: ``confidences_later`` hands the question
     to a helper thread, which waits for the server's answer while the shard goes on.
@@ -57,28 +62,39 @@ class LinguaClient:
         return self.confidences_later(text, codes, quick).result()
 
     def confidences_later(self, text: str, codes: tuple[str, ...], quick: bool = False) -> Future[dict[str, float]]:
-        return self._put((text, codes, quick))
+        return self._put(ASK, (text, codes, quick))
 
     def connect_soon(self) -> None:
         """Connect (start the server) now, in the helper thread, so that the first
         questions wait only for their models; the tagger calls it when it is made,
         which a build whose layers all come from the cache never does."""
-        self._put(())
+        self._put(CONNECT)
 
-    def _put(self, question: tuple[Any, ...]) -> Future[Any]:
+    def forget(self, timeout: float = FORGET_TIMEOUT) -> None:
+        """Once the questions asked so far are answered, forget the server (its owner
+        stops it; a later question connects again, and a failure is forgotten too)."""
+        if self._helper is not None:
+            with contextlib.suppress(TimeoutError):
+                self._put(FORGET).result(timeout)
+
+    def _put(self, kind: str, question: tuple[Any, ...] = ()) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
             if self._helper is None:
                 self._helper = threading.Thread(target=self._answer, name="kronika-lingua-client", daemon=True)
                 self._helper.start()
-        self._questions.put((future, question))
+        self._questions.put((future, kind, question))
         return future
 
     def _answer(self) -> None:
         remote: Any = None
         broken: BaseException | None = None
         while True:
-            future, question = self._questions.get()
+            future, kind, question = self._questions.get()
+            if kind == FORGET:
+                remote, broken = None, None
+                future.set_result(None)
+                continue
             if remote is None and broken is None:
                 try:
                     remote = self._connect()
@@ -88,9 +104,10 @@ class LinguaClient:
                 future.set_exception(broken)
                 continue
             try:
-                future.set_result(remote.confidences(*question) if question else None)
+                future.set_result(remote.confidences(*question) if kind == ASK else None)
             except (EOFError, OSError) as err:  # the server is gone: the machine's fault, not the text's
                 broken = ConnectionError(f"the lingua server stopped: {type(err).__name__}: {err}")
                 future.set_exception(broken)
             except BaseException as err:  # the text's (lingua raised on it): this question only
                 future.set_exception(err)
+

@@ -165,11 +165,13 @@ def fingerprint(lexicon: tuple[entities.LexiconEntry, ...], entries: tuple[regis
 _shared_lingua: Any = None
 
 
-def share_lingua(lingua: Any) -> None:
+def share_lingua(lingua: Any) -> Any:
     """Make this process's tagger use ``lingua`` (a ``language.Lingua`` or a proxy
-    to one served to every worker of a build) instead of loading its own models."""
+    to one served to every worker of a build) instead of loading its own models;
+    returns the one shared before (None: the tagger's own)."""
     global _shared_lingua
-    _shared_lingua = lingua
+    previous, _shared_lingua = _shared_lingua, lingua
+    return previous
 
 
 def describe_tools(models: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -8,6 +8,7 @@ never the driver.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -35,14 +36,17 @@ def run_local(specs: list[ShardSpec], jobs: int, progress: bool, total: int) -> 
     bar = tqdm(total=total, unit="article", disable=not progress or None, file=sys.stderr, mininterval=0.5, desc="loading models")
     with bar:
         if jobs == 1 or len(specs) == 1:
-            if len(specs) > 1:  # lingua's models load on another core while the shards run
-                share_lingua(_lingua_client())
+            # several shards: lingua's models load on another core while they run
+            previous = share_lingua(_lingua_client()) if len(specs) > 1 else None
             set_tick(lambda: _advance(bar))
             try:
                 for spec in specs:
                     yield run_shard(spec)
             finally:
                 set_tick(None)
+                if len(specs) > 1:
+                    share_lingua(previous)
+                _stop_serving()
             return
         context = _forkserver()
         key = os.urandom(16)
@@ -161,21 +165,35 @@ def _start_worker(address: Any, key: bytes, main_pid: int, ticks: Any = None) ->
 
 @cache
 def _lingua_client() -> LinguaClient:
-    """This process's client of a lingua server for its 1-job builds of several shards:
-    the server starts on the first question (most builds ask none) and lasts as long
-    as the process, like the tagger that holds the client (``layers.tools_for``)."""
-    return LinguaClient(_serve_lingua)
+    """This process's client of a lingua server for its 1-job builds of several shards.
+
+    The client lasts as long as the tagger that holds it (``layers.tools_for``); the
+    server starts when such a tagger is made (a build whose layers all come from the
+    cache makes none) and stops when the build ends (``_stop_serving``).
+    """
+    atexit.register(_stop_serving)  # runs before multiprocessing's exit hook, which would wait for a server
+    return LinguaClient(lambda: _serve_lingua())
 
 
 def _serve_lingua() -> Any:
     key = os.urandom(16)
     server = LinguaServer(ctx=_forkserver(), authkey=key)
     server.start(exit_with, (os.getpid(),))
-    _SERVERS.append(server)  # its finalizer stops it when the process ends
+    _SERVERS.append(server)
     return server.lingua()
 
 
 _SERVERS: list[LinguaServer] = []
+
+
+def _stop_serving() -> None:
+    """Stop the 1-job builds' lingua server once its answers are in (a server still
+    starting is waited for): no server outlives the build, and a dead one is not
+    held against the next build, whose client connects anew."""
+    if _lingua_client.cache_info().currsize:
+        _lingua_client().forget()
+    while _SERVERS:
+        _SERVERS.pop().shutdown()
 
 
 def exit_with(pid: int) -> None:
