@@ -97,8 +97,9 @@ class Problem:
         """One line, whatever the data held: control characters escaped (an id with a
         newline could forge a problem line) and each part at most MAX_PART characters.
         A problem of a whole file or folder names no record or field ("-"): those parts are left out."""
-        parts = [self.file, *(p for p in ("" if self.record == "-" else f"record {self.record}", self.field) if p not in ("", "-")), self.message]
-        return ": ".join(_part(p) for p in parts)
+        record = "-" if self.record == "-" else f"record {self.record}"
+        middle = [p for p in (record, self.field) if p not in ("", "-")]
+        return ": ".join(_part(p) for p in (self.file, *middle, self.message))
 
 
 MAX_PART = 1000

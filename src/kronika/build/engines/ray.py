@@ -108,4 +108,5 @@ def run_on_ray(
 
 
 def _first_line(err: BaseException) -> str:
-    return one_line(str(err).splitlines()[0]) if str(err) else ""
+    text = str(err)
+    return one_line(text.splitlines()[0]) if text else ""
