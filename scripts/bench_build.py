@@ -7,6 +7,7 @@ start-up are counted, and the whole process tree's RSS is sampled (psutil).
     python scripts/bench_build.py throughput --news ../shared/data/news
     python scripts/bench_build.py compare --news ../shared/data/news --reference 8bf7acf
     python scripts/bench_build.py startup --news ../shared/data/news
+    python scripts/bench_build.py ceiling --news ../shared/data/news
     python scripts/bench_build.py memory --source ../shared/data/news --sizes 10000 100000
     python scripts/bench_build.py incremental --source ../shared/data/news --n 10000
 
@@ -138,6 +139,51 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
     }
 
 
+def ceiling(args: argparse.Namespace, work: Path) -> dict:
+    """The most 2 jobs could give on this machine: the news seeds in two halves, each
+    built alone with 1 job, then both at once (two builds that share nothing: no
+    driver, no cache, no lingua server). ``ceiling`` is the time of the two alone
+    over the time of the two at once (2.0 if the cores do not slow each other down);
+    ``slowdown`` is how much longer a half takes beside the other than alone."""
+    seeds = work / "seeds"
+    n = flatten(args.news, seeds)
+    halves = [work / "half0", work / "half1"]
+    for folder in halves:
+        folder.mkdir()
+    for k, path in enumerate(sorted(seeds.iterdir())):
+        shutil.move(path, halves[k % 2] / path.name)
+    alone: list[list[float]] = [[], []]
+    together: list[list[float]] = [[], []]
+    for _ in range(args.repeat):
+        for k, half in enumerate(halves):
+            shutil.rmtree(work / f"a{k}", ignore_errors=True)
+            alone[k].append(run_build(half, work / f"a{k}" / "corpus", 1)["command_seconds"])
+        results: list[dict] = [{}, {}]
+
+        def one(k: int) -> None:
+            shutil.rmtree(work / f"t{k}", ignore_errors=True)
+            results[k] = run_build(halves[k], work / f"t{k}" / "corpus", 1)
+
+        threads = [threading.Thread(target=one, args=(k,)) for k in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for k in (0, 1):
+            together[k].append(results[k]["command_seconds"])
+    ratios = [(alone[0][i] + alone[1][i]) / max(together[0][i], together[1][i]) for i in range(args.repeat)]
+    slowdowns = [together[k][i] / alone[k][i] for i in range(args.repeat) for k in (0, 1)]
+    return {
+        "articles": n,
+        "alone_seconds": alone,
+        "together_seconds": together,
+        "ceiling_per_run": [round(r, 2) for r in ratios],
+        "ceiling": round(statistics.median(ratios), 2),
+        "slowdown_per_half": [round(s, 2) for s in slowdowns],
+        "slowdown": round(statistics.median(slowdowns), 2),
+    }
+
+
 def compare(args: argparse.Namespace, work: Path) -> dict:
     """1-job builds of the news folder by this tree and by ``--reference`` (a git
     revision, checked out beside it), alternating, so both see the same machine."""
@@ -260,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--seed", type=Path, default=ROOT / "seeds" / "000_fe6e73957cf0fa67.txt")
     st.add_argument("--news", type=Path, help="also rebuild this folder from the layer cache")
     st.add_argument("--repeat", type=int, default=3)
+    ce = sub.add_parser("ceiling", help="two halves alone, then at once: what 2 jobs could give here")
+    ce.add_argument("--news", type=Path, required=True)
+    ce.add_argument("--repeat", type=int, default=3)
     m = sub.add_parser("memory")
     m.add_argument("--source", type=Path, required=True)
     m.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -270,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kronika-bench-") as tmp:
-        runs = {"throughput": throughput, "compare": compare, "startup": startup, "memory": memory, "incremental": incremental}
+        runs = {"throughput": throughput, "compare": compare, "startup": startup, "ceiling": ceiling, "memory": memory, "incremental": incremental}
         result = runs[args.what](args, Path(tmp))
     print(json.dumps(result))
     return 0
