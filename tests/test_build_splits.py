@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kronika.build import build
+from kronika.validate import validate_path
 
 NAMES = ["Jan Kowalski", "Anna Nowak", "Warszawa", "Kraków", "Polska", "Unia Europejska", "Donald Tusk", "Berlin"]
 WORDS = "dziś rano wczoraj spotkanie rozmowa rząd ustawa miasto ludzie sprawa wieczorem powiedział ogłosił".split()
@@ -81,12 +83,28 @@ def test_copies_share_a_cluster_and_a_split(grown: tuple[Path, dict[str, str], d
     assert all(r["duplicate_cluster"] is None and r["duplicate_count"] == 1 for r in alone)
 
 
-def test_drop_duplicates_keeps_the_cluster_name(grown: tuple[Path, dict[str, str], dict[str, str]], tmp_path: Path) -> None:
-    root, _, _ = grown
+def test_drop_duplicates_keeps_one_document_that_validates(grown: tuple[Path, dict[str, str], dict[str, str]], tmp_path: Path) -> None:
+    root, _, after = grown
     report = build(root / "seeds", tmp_path / "corpus", jobs=1, progress=False, cache_dir=root / "cache", drop_duplicates=True)
-    ids = set(_splits(tmp_path / "corpus", "documents"))
-    assert "a007" in ids and "zz-copy" not in ids
+    splits = _splits(tmp_path / "corpus", "documents")
+    assert "a007" in splits and "zz-copy" not in splits and splits["a007"] == after["a007"]
     assert any(r["reason"] == "duplicate of a007 (--drop-duplicates)" for r in report.skipped)
+    rows = {r["id"]: r for r in pq.read_table(tmp_path / "corpus" / "documents").to_pylist()}
+    assert (rows["a007"]["duplicate_cluster"], rows["a007"]["duplicate_count"]) == (None, 1)  # alone in this corpus
+    assert validate_path(tmp_path / "corpus") == []
+
+
+def test_drop_duplicates_keeps_a_copy_of_a_seed_its_gold_file_dooms(tmp_path: Path) -> None:
+    """The smallest id of a cluster is rejected for its gold file: the copy is kept in its place."""
+    seeds = tmp_path / "seeds"
+    _write(seeds, random.Random(5), "c", 3)
+    (seeds / "c000-copy.txt").write_bytes((seeds / "c000.txt").read_bytes())
+    (seeds / "c000.gold.json").write_text(json.dumps({"doc_id": "c000", "sha256": "0" * 64, "layer": "gold_v1", "annotator": "test", "mentions": []}))
+    report = build(seeds, tmp_path / "corpus", jobs=1, progress=False, cache_dir=None, keep_going=True, drop_duplicates=True)
+    assert [r["file"] for r in report.rejected] == [str(seeds / "c000.gold.json")]  # with its reason
+    assert not report.skipped
+    assert set(_splits(tmp_path / "corpus", "documents")) == {"c000-copy", "c001", "c002"}
+    assert validate_path(tmp_path / "corpus") == []
 
 
 def test_report_counts_languages_and_times_annotators(tmp_path: Path) -> None:

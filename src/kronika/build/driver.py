@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -155,10 +154,11 @@ def _build(
         pool = engine == "local" and jobs > 1 and len(seeds) > shard_size  # shards for a pool
         if pool:
             start_forkserver()
-        lexicon = gold_lexicon(_gold_files(seeds, seeds_dir))
+        golds, broken_gold = _gold_files(seeds, seeds_dir)
+        lexicon = gold_lexicon(golds)
         placement = place(seeds, seeds_dir, out_dir, cache_dir, jobs if pool else 1)
         if drop_duplicates:
-            seeds, dropped = _drop_copies(seeds, placement)
+            seeds, dropped = _drop_copies(seeds, placement, broken_gold)
             skipped += dropped
         with staging(out_dir) as stage:
             specs = plan(
@@ -333,31 +333,47 @@ def previous_splits(out_dir: Path) -> dict[str, str]:
     return before
 
 
-def _drop_copies(seeds: list[Path], placement: dict[str, tuple[str, str | None, int]]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """``--drop-duplicates``: keep the document that names each cluster (its smallest id)."""
+def _drop_copies(
+    seeds: list[Path], placement: dict[str, tuple[str, str | None, int]], doomed: set[str]
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """``--drop-duplicates``: keep one document of each cluster, the first in id order
+    that its shard will not reject. A seed with a broken gold file (``doomed``) is never
+    dropped: its shard rejects it with the reason, and its copies are not lost with it.
+    Kept documents are alone in the corpus (no cluster, count 1: what ``validate``
+    recomputes); ``placement`` is updated in place, splits unchanged."""
+    members: dict[str, list[str]] = {}
+    for doc_id, (_split, cluster, _count) in placement.items():
+        if cluster is not None:
+            members.setdefault(cluster, []).append(doc_id)
+    kept_of = {cluster: next((d for d in sorted(ids) if d not in doomed), None) for cluster, ids in members.items()}
     kept, dropped = [], []
     for seed in seeds:
-        cluster = placement.get(seed.stem, ("", None, 1))[1]
-        if cluster is None or cluster == seed.stem:
+        split, cluster, _count = placement.get(seed.stem, ("", None, 1))
+        if cluster is None:
             kept.append(seed)
+        elif seed.stem == kept_of[cluster] or seed.stem in doomed:
+            kept.append(seed)
+            placement[seed.stem] = (split, None, 1)
         else:
-            dropped.append((shown(seed), f"duplicate of {cluster} (--drop-duplicates)"))
+            dropped.append((shown(seed), f"duplicate of {kept_of[cluster]} (--drop-duplicates)"))
     return kept, dropped
 
 
-def _gold_files(seeds: list[Path], root: Path) -> Iterator[dict[str, Any]]:
-    """The gold files their seeds' shards accept; a rejected one (written for another
-    version of its seed, offsets off its text) is reported there and teaches the gold
-    pass nothing."""
+def _gold_files(seeds: list[Path], root: Path) -> tuple[list[dict[str, Any]], set[str]]:
+    """The gold files their seeds' shards accept, and the seeds whose gold file they
+    reject (written for another version of its seed, offsets off its text): such a
+    file is reported by its shard and teaches the gold pass nothing."""
+    accepted, broken = [], set()
     for seed in seeds:
         path = gold_path(seed)
         if path.exists():
             try:
                 data = load_gold_file(path)
                 gold_mentions(path, data, read_seed(seed, root))
-                yield data
+                accepted.append(data)
             except SeedError:
-                continue
+                broken.add(seed.stem)
+    return accepted, broken
 
 
 def _finish(
