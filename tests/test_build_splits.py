@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -94,16 +95,37 @@ def test_drop_duplicates_keeps_one_document_that_validates(grown: tuple[Path, di
     assert validate_path(tmp_path / "corpus") == []
 
 
-def test_drop_duplicates_keeps_a_copy_of_a_seed_its_gold_file_dooms(tmp_path: Path) -> None:
+def _gold(seeds: Path, doc_id: str, sha256: str | None = None) -> None:
+    digest = sha256 or hashlib.sha256((seeds / f"{doc_id}.txt").read_bytes()).hexdigest()
+    (seeds / f"{doc_id}.gold.json").write_text(json.dumps({"doc_id": doc_id, "sha256": digest, "layer": "gold_v1", "annotator": "test", "mentions": []}))
+
+
+@pytest.mark.parametrize("doom", ["stale", "dangling link"])
+def test_drop_duplicates_keeps_a_copy_of_a_seed_its_gold_file_dooms(tmp_path: Path, doom: str) -> None:
     """The smallest id of a cluster is rejected for its gold file: the copy is kept in its place."""
     seeds = tmp_path / "seeds"
     _write(seeds, random.Random(5), "c", 3)
     (seeds / "c000-copy.txt").write_bytes((seeds / "c000.txt").read_bytes())
-    (seeds / "c000.gold.json").write_text(json.dumps({"doc_id": "c000", "sha256": "0" * 64, "layer": "gold_v1", "annotator": "test", "mentions": []}))
+    if doom == "stale":
+        _gold(seeds, "c000", sha256="0" * 64)
+    else:
+        (seeds / "c000.gold.json").symlink_to("missing.json")
     report = build(seeds, tmp_path / "corpus", jobs=1, progress=False, cache_dir=None, keep_going=True, drop_duplicates=True)
     assert [r["file"] for r in report.rejected] == [str(seeds / "c000.gold.json")]  # with its reason
     assert not report.skipped
     assert set(_splits(tmp_path / "corpus", "documents")) == {"c000-copy", "c001", "c002"}
+    assert validate_path(tmp_path / "corpus") == []
+
+
+def test_drop_duplicates_keeps_the_copy_with_a_gold_file(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    _write(seeds, random.Random(6), "c", 2)
+    (seeds / "c000-copy.txt").write_bytes((seeds / "c000.txt").read_bytes())
+    _gold(seeds, "c000-copy")
+    report = build(seeds, tmp_path / "corpus", jobs=1, progress=False, cache_dir=None, drop_duplicates=True)
+    assert [r["reason"] for r in report.skipped] == ["duplicate of c000-copy (--drop-duplicates)"]
+    rows = {r["id"]: r for r in pq.read_table(tmp_path / "corpus" / "documents").to_pylist()}
+    assert set(rows) == {"c000-copy", "c001"} and rows["c000-copy"]["entity_status"] == "gold"
     assert validate_path(tmp_path / "corpus") == []
 
 

@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--shard-size", type=_positive, default=None, help="average seeds per Parquet shard, at most twice that (default: 250)")
     build.add_argument("--keep-going", action="store_true", help="leave bad seeds out (listed with reasons) instead of failing")
     build.add_argument("--entity-model", type=Path, action="append", default=[], metavar="MODEL_DIR", help="add a trained entity model (kronika train) as a layer; models/*/ of the dataset root are added too")
-    build.add_argument("--drop-duplicates", action="store_true", help="keep one document of each cluster of copies (the smallest id that builds)")
+    build.add_argument("--drop-duplicates", action="store_true", help="keep one document of each cluster of copies (the smallest id with a gold file, else that builds)")
     build.add_argument("--cache", type=Path, default=Path(".kronika-cache"), help="layer cache folder (default: .kronika-cache)")
     build.add_argument("--no-cache", action="store_true", help="annotate every seed afresh and write no cache")
     build.add_argument("--report", type=Path, default=None, help="also write the build report as JSON here")

@@ -30,6 +30,12 @@ def gold_path(seed: Path) -> Path:
     return seed.with_name(seed.stem + GOLD_SUFFIX)
 
 
+def has_gold(seed: Path) -> bool:
+    """Whether ``seed`` has a gold file: a dangling link counts, and its shard rejects it."""
+    path = gold_path(seed)
+    return path.exists() or path.is_symlink()
+
+
 def load_gold_file(path: Path) -> dict:
     """Parse and schema-check a gold file; errors name the file and field.
 

@@ -35,7 +35,7 @@ from kronika.build.plan import DEFAULT_SHARD_SIZE, ShardSpec, plan
 from kronika.build.shard import ShardResult
 from kronika.duplicates import Signature, SignatureCache, clusters, signature
 from kronika.goldpass import GOLD_PASS
-from kronika.gold import gold_mentions, gold_path, load_gold_file
+from kronika.gold import gold_mentions, gold_path, has_gold, load_gold_file
 from kronika.ingest import SeedError, list_seeds, read_seed, seed_bytes, seed_text, shown
 from kronika.layers import EnvironmentFailure, describe_tools, gold_lexicon, registered
 from kronika.registry import RegistryError
@@ -155,10 +155,10 @@ def _build(
         if pool:
             start_forkserver()
         golds, broken_gold = _gold_files(seeds, seeds_dir)
-        lexicon = gold_lexicon(golds)
+        lexicon = gold_lexicon(golds.values())
         placement = place(seeds, seeds_dir, out_dir, cache_dir, jobs if pool else 1)
         if drop_duplicates:
-            seeds, dropped = _drop_copies(seeds, placement, broken_gold)
+            seeds, dropped = _drop_copies(seeds, placement, set(golds), broken_gold)
             skipped += dropped
         with staging(out_dir) as stage:
             specs = plan(
@@ -334,18 +334,22 @@ def previous_splits(out_dir: Path) -> dict[str, str]:
 
 
 def _drop_copies(
-    seeds: list[Path], placement: dict[str, tuple[str, str | None, int]], doomed: set[str]
+    seeds: list[Path], placement: dict[str, tuple[str, str | None, int]], gold: set[str], doomed: set[str]
 ) -> tuple[list[Path], list[tuple[str, str]]]:
-    """``--drop-duplicates``: keep one document of each cluster, the first in id order
-    that its shard will not reject. A seed with a broken gold file (``doomed``) is never
-    dropped: its shard rejects it with the reason, and its copies are not lost with it.
-    Kept documents are alone in the corpus (no cluster, count 1: what ``validate``
-    recomputes); ``placement`` is updated in place, splits unchanged."""
+    """``--drop-duplicates``: keep one document of each cluster: the first in id order
+    with a gold file its shard accepts (``gold``: hand-checked work is never dropped),
+    else the first its shard will not reject. A seed whose gold file is broken
+    (``doomed``) is never dropped: its shard rejects it with the reason, and its copies
+    are not lost with it. Kept documents are alone in the corpus (no cluster, count 1:
+    what ``validate`` recomputes); ``placement`` is updated in place, splits unchanged."""
     members: dict[str, list[str]] = {}
     for doc_id, (_split, cluster, _count) in placement.items():
         if cluster is not None:
             members.setdefault(cluster, []).append(doc_id)
-    kept_of = {cluster: next((d for d in sorted(ids) if d not in doomed), None) for cluster, ids in members.items()}
+    kept_of = {
+        cluster: next((d for d in sorted(ids) if d in gold), None) or next((d for d in sorted(ids) if d not in doomed), None)
+        for cluster, ids in members.items()
+    }
     kept, dropped = [], []
     for seed in seeds:
         split, cluster, _count = placement.get(seed.stem, ("", None, 1))
@@ -359,18 +363,18 @@ def _drop_copies(
     return kept, dropped
 
 
-def _gold_files(seeds: list[Path], root: Path) -> tuple[list[dict[str, Any]], set[str]]:
-    """The gold files their seeds' shards accept, and the seeds whose gold file they
-    reject (written for another version of its seed, offsets off its text): such a
-    file is reported by its shard and teaches the gold pass nothing."""
-    accepted, broken = [], set()
+def _gold_files(seeds: list[Path], root: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The gold files their seeds' shards accept (by seed id), and the seeds whose gold
+    file they reject (written for another version of its seed, offsets off its text, a
+    dangling link): such a file is reported by its shard and teaches the gold pass nothing."""
+    accepted, broken = {}, set()
     for seed in seeds:
-        path = gold_path(seed)
-        if path.exists():
+        if has_gold(seed):
+            path = gold_path(seed)
             try:
                 data = load_gold_file(path)
                 gold_mentions(path, data, read_seed(seed, root))
-                accepted.append(data)
+                accepted[seed.stem] = data
             except SeedError:
                 broken.add(seed.stem)
     return accepted, broken

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from kronika.assemble import assemble, choose_entities
 from kronika.atomic import write_text
 from kronika.build.plan import ShardSpec
-from kronika.gold import gold_path, read_gold
+from kronika.gold import gold_path, has_gold, read_gold
 from kronika.goldpass import GoldPass, vocabulary_of
 from kronika.ingest import Document, SeedError, read_seed, seed_bytes, shown
 from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automatic_layers_later, tools_for
@@ -413,8 +413,7 @@ def begin_row(seed: Path, root: Path, tools: Tools, cache: LayerCache | None) ->
     """``build_row`` in two steps: the seed is read and its language tagged now, and
     the call returned finishes its row (``layers.automatic_layers_later``)."""
     doc = read_seed(seed, root)
-    gold_file = gold_path(seed)
-    gold = read_gold(gold_file, doc) if gold_file.exists() or gold_file.is_symlink() else None
+    gold = read_gold(gold_path(seed), doc) if has_gold(seed) else None
     with _annotating(seed):
         layers_later, hit = _layers(doc, tools, cache)
 
