@@ -142,9 +142,14 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
 def ceiling(args: argparse.Namespace, work: Path) -> dict:
     """The most 2 jobs could give on this machine: the news seeds in two halves, each
     built alone with 1 job, then both at once (two builds that share nothing: no
-    driver, no cache, no lingua server). ``ceiling`` is the time of the two alone
-    over the time of the two at once (2.0 if the cores do not slow each other down);
-    ``slowdown`` is how much longer a half takes beside the other than alone."""
+    driver, no cache, no lingua server). ``ceiling`` is the time of the two alone over
+    the time of the two at once. A 1-job build keeps part of the second core busy too
+    (its plot process and lingua server), ``cores_alone`` of them: the two at once need
+    twice that, so without any slowing down of one core by the other they would give
+    ``ideal`` = 2 / max(1, cores_alone). ``slowdown`` is how much longer a half takes
+    beside the other than alone."""
+    if args.repeat < 1:
+        raise SystemExit("--repeat must be at least 1")
     seeds = work / "seeds"
     n = flatten(args.news, seeds)
     halves = [work / "half0", work / "half1"]
@@ -153,30 +158,46 @@ def ceiling(args: argparse.Namespace, work: Path) -> dict:
     for k, path in enumerate(sorted(seeds.iterdir())):
         shutil.move(path, halves[k % 2] / path.name)
     alone: list[list[float]] = [[], []]
+    cores: list[float] = []
     together: list[list[float]] = [[], []]
+    spans: list[float] = []
     for _ in range(args.repeat):
         for k, half in enumerate(halves):
             shutil.rmtree(work / f"a{k}", ignore_errors=True)
-            alone[k].append(run_build(half, work / f"a{k}" / "corpus", 1)["command_seconds"])
-        results: list[dict] = [{}, {}]
+            result = run_build(half, work / f"a{k}" / "corpus", 1)
+            alone[k].append(result["command_seconds"])
+            cores.append(result["busy_core_seconds"] / result["command_seconds"])
+        results: list[dict | BaseException] = [{}, {}]
 
         def one(k: int) -> None:
             shutil.rmtree(work / f"t{k}", ignore_errors=True)
-            results[k] = run_build(halves[k], work / f"t{k}" / "corpus", 1)
+            try:
+                results[k] = run_build(halves[k], work / f"t{k}" / "corpus", 1)
+            except BaseException as err:  # a thread's exception is lost unless handed over
+                results[k] = err
 
         threads = [threading.Thread(target=one, args=(k,)) for k in (0, 1)]
+        started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        spans.append(time.perf_counter() - started)
         for k in (0, 1):
-            together[k].append(results[k]["command_seconds"])
-    ratios = [(alone[0][i] + alone[1][i]) / max(together[0][i], together[1][i]) for i in range(args.repeat)]
+            result = results[k]
+            if isinstance(result, BaseException):
+                raise result
+            together[k].append(result["command_seconds"])
+    ratios = [(alone[0][i] + alone[1][i]) / spans[i] for i in range(args.repeat)]
     slowdowns = [together[k][i] / alone[k][i] for i in range(args.repeat) for k in (0, 1)]
+    cores_alone = statistics.median(cores)
     return {
         "articles": n,
         "alone_seconds": alone,
         "together_seconds": together,
+        "together_span_seconds": [round(s, 2) for s in spans],
+        "cores_alone": round(cores_alone, 2),
+        "ideal": round(2 / max(1.0, cores_alone), 2),
         "ceiling_per_run": [round(r, 2) for r in ratios],
         "ceiling": round(statistics.median(ratios), 2),
         "slowdown_per_half": [round(s, 2) for s in slowdowns],
