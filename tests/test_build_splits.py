@@ -129,6 +129,23 @@ def test_drop_duplicates_keeps_the_copy_with_a_gold_file(tmp_path: Path) -> None
     assert validate_path(tmp_path / "corpus") == []
 
 
+def test_a_dropped_copy_keeps_its_split_when_built_later(tmp_path: Path) -> None:
+    """A copy dropped in one version and built in the next (its kept document gone) stays
+    in the split it had: the same text must not move from test to train."""
+    seeds = tmp_path / "seeds"
+    _write(seeds, random.Random(7), "p", 12)
+    for i in range(12):
+        (seeds / f"q{i:03d}.txt").write_bytes((seeds / f"p{i:03d}.txt").read_bytes())
+    build(seeds, tmp_path / "corpus", jobs=1, progress=False, cache_dir=None, drop_duplicates=True)
+    before = _splits(tmp_path / "corpus", "documents")
+    assert set(before) == {f"p{i:03d}" for i in range(12)}
+    for i in range(12):
+        (seeds / f"p{i:03d}.txt").unlink()
+    build(seeds, tmp_path / "corpus", jobs=1, progress=False, cache_dir=None, drop_duplicates=True)
+    after = _splits(tmp_path / "corpus", "documents")
+    assert {doc_id[1:]: split for doc_id, split in after.items()} == {doc_id[1:]: split for doc_id, split in before.items()}
+
+
 def test_report_counts_languages_and_times_annotators(tmp_path: Path) -> None:
     rng = random.Random(2)
     _write(tmp_path / "seeds", rng, "d", 6)

@@ -141,6 +141,7 @@ def _build(
         check_ray(ray_address)
     jobs = usable_jobs(jobs)
     seeds, skipped, named = list_seeds(seeds_dir)
+    copies: dict[str, str] = {}  # --drop-duplicates: each dropped copy's split
     if not seeds and not named:
         raise BuildError(f"{shown(seeds_dir)}: no seed files (*.txt)")
     card = out_dir.resolve().parent / "README.md"
@@ -158,7 +159,7 @@ def _build(
         lexicon = gold_lexicon(golds.values())
         placement = place(seeds, seeds_dir, out_dir, cache_dir, jobs if pool else 1)
         if drop_duplicates:
-            seeds, dropped = _drop_copies(seeds, placement, set(golds), broken_gold)
+            seeds, dropped, copies = _drop_copies(seeds, placement, set(golds), broken_gold)
             skipped += dropped
         with staging(out_dir) as stage:
             specs = plan(
@@ -172,7 +173,7 @@ def _build(
             if not any(r.documents for r in results):
                 reasons = "".join(f"\n{file}: {reason}" for file, reason in rejects)
                 raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built{reasons}")
-            splits = _finish(stage, results, out_dir, rejects, skipped, models, lexicon)
+            splits = _finish(stage, results, out_dir, rejects, skipped, copies, models, lexicon)
             commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results, cache_dir, drawer))))
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
@@ -310,7 +311,8 @@ def signatures_of(seeds: list[Path], root: Path) -> list[tuple[str, Signature | 
 
 
 def previous_splits(out_dir: Path) -> dict[str, str]:
-    """The split of every document of the previous corpus, if it was split by the same rule."""
+    """The split of every document of the previous corpus, and of every copy it dropped
+    (``--drop-duplicates``), if it was split by the same rule."""
     try:
         manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -320,7 +322,10 @@ def previous_splits(out_dir: Path) -> dict[str, str]:
     files = manifest.get("files")
     if not isinstance(files, list) or not all(isinstance(e, dict) for e in files):
         return {}  # a damaged manifest is no ledger, as an unreadable one
+    copies = manifest.get("dropped_copies")
     before: dict[str, str] = {}
+    if isinstance(copies, dict):
+        before.update({k: v for k, v in copies.items() if isinstance(k, str) and v in SPLITS})
     for entry in files:
         config, _, name = str(entry.get("path", "")).partition("/")
         split = name.split("-", 1)[0]
@@ -335,13 +340,15 @@ def previous_splits(out_dir: Path) -> dict[str, str]:
 
 def _drop_copies(
     seeds: list[Path], placement: dict[str, tuple[str, str | None, int]], gold: set[str], doomed: set[str]
-) -> tuple[list[Path], list[tuple[str, str]]]:
+) -> tuple[list[Path], list[tuple[str, str]], dict[str, str]]:
     """``--drop-duplicates``: keep one document of each cluster: the first in id order
     with a gold file its shard accepts (``gold``: hand-checked work is never dropped),
     else the first its shard will not reject. A seed whose gold file is broken
     (``doomed``) is never dropped: its shard rejects it with the reason, and its copies
     are not lost with it. Kept documents are alone in the corpus (no cluster, count 1:
-    what ``validate`` recomputes); ``placement`` is updated in place, splits unchanged."""
+    what ``validate`` recomputes); ``placement`` is updated in place, splits unchanged.
+    Also returns each dropped copy's split: the manifest keeps it, so a copy built
+    later (its kept document gone) stays in that split instead of leaking across."""
     members: dict[str, list[str]] = {}
     for doc_id, (_split, cluster, _count) in placement.items():
         if cluster is not None:
@@ -350,7 +357,7 @@ def _drop_copies(
         cluster: next((d for d in sorted(ids) if d in gold), None) or next((d for d in sorted(ids) if d not in doomed), None)
         for cluster, ids in members.items()
     }
-    kept, dropped = [], []
+    kept, dropped, copies = [], [], {}
     for seed in seeds:
         split, cluster, _count = placement.get(seed.stem, ("", None, 1))
         if cluster is None:
@@ -360,7 +367,8 @@ def _drop_copies(
             placement[seed.stem] = (split, None, 1)
         else:
             dropped.append((shown(seed), f"duplicate of {kept_of[cluster]} (--drop-duplicates)"))
-    return kept, dropped
+            copies[seed.stem] = split
+    return kept, dropped, copies
 
 
 def _gold_files(seeds: list[Path], root: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:
@@ -382,7 +390,7 @@ def _gold_files(seeds: list[Path], root: Path) -> tuple[dict[str, dict[str, Any]
 
 def _finish(
     stage: Path, results: list[ShardResult], out_dir: Path, rejects: list[tuple[str, str]], skipped: list,
-    models: tuple[str, ...], lexicon: tuple[Any, ...],
+    copies: dict[str, str], models: tuple[str, ...], lexicon: tuple[Any, ...],
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Give each config's non-empty shards their Hub names per split; write the manifest.
 
@@ -413,6 +421,7 @@ def _finish(
         "files": entries,
         "rejected": [{"file": _relative(f, out_dir), "reason": r} for f, r in rejects],
         "skipped": [{"file": _relative(str(p), out_dir), "reason": r} for p, r in skipped],
+        "dropped_copies": dict(sorted(copies.items())),  # id -> split: a copy keeps it in later builds
         "misaligned_mentions": [m for r in results for m in r.misaligned],
         "annotators": {**describe_tools(models), "gold_pass": {"layer": GOLD_PASS, "entities": len(lexicon)}},
     }
