@@ -54,7 +54,7 @@ class LinguaClient:
 
     def __init__(self, connect: Callable[[], Any]) -> None:
         self._connect = connect
-        self._questions: queue.SimpleQueue[tuple[Future[Any], tuple[Any, ...]]] = queue.SimpleQueue()
+        self._questions: queue.SimpleQueue[tuple[Future[Any], str, tuple[Any, ...]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._helper: threading.Thread | None = None
 

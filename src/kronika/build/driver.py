@@ -350,11 +350,11 @@ def _drop_copies(
     Also returns each dropped copy's split: the manifest keeps it, so a copy built
     later (its kept document gone) stays in that split instead of leaking across."""
     members: dict[str, list[str]] = {}
-    for doc_id, (_split, cluster, _count) in placement.items():
+    for doc_id, (_split, cluster, _count) in sorted(placement.items()):
         if cluster is not None:
             members.setdefault(cluster, []).append(doc_id)
     kept_of = {
-        cluster: next((d for d in sorted(ids) if d in gold), None) or next((d for d in sorted(ids) if d not in doomed), None)
+        cluster: next((d for d in ids if d in gold), None) or next((d for d in ids if d not in doomed), None)
         for cluster, ids in members.items()
     }
     kept, dropped, copies = [], [], {}
