@@ -123,3 +123,22 @@ def test_block_pattern_matches_the_plain_rule() -> None:
     for _ in range(5_000):
         text = "".join(rng.choice(["a", " ", "\n", "\t", "\r", "\u00a0", "b c", "\n\n"]) for _ in range(rng.randint(0, 30)))
         assert [m.span() for m in BLOCK_RE.finditer(text)] == plain(text), repr(text)
+
+
+def test_remembering_keeps_every_text_split_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shard tags all its documents before it makes their rows: inside ``remembering``
+    the second split of each text is a lookup, whatever was split in between."""
+    from kronika import sentences
+
+    calls: list[str] = []
+    real = sentences._split
+    monkeypatch.setattr(sentences, "_split", lambda text, *a: calls.append(text) or real(text, *a))
+    texts = [f"Zdanie {i}. Drugie zdanie {i}." for i in range(3)]
+    with sentences.remembering():
+        first = [split_sentences(t) for t in texts]
+        with sentences.remembering():  # nested: the outer block's splits
+            assert [split_sentences(t) for t in texts] == first
+    assert calls == texts
+    split_sentences(texts[0])  # the block is over: split again
+    assert calls == [*texts, texts[0]]
+    assert getattr(sentences._last, "scope", None) is None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -157,12 +158,35 @@ _last = threading.local()
 
 
 def _memo_for(text: str) -> dict[tuple[int, int, str], tuple[tuple[int, int], ...]]:
-    """The splits already made of ``text``, if it is the text this thread split last.
+    """The splits already made of ``text``: inside ``remembering()`` those of every
+    text split there, else those of the text this thread split last.
 
     The language layer and the ``sentences`` config split the same blocks of a
-    document one after the other; the second split is then a lookup. Only the
-    last text is kept (by identity), so memory stays one document per thread.
+    document. One after the other, the second split is then a lookup. A build tags
+    a whole shard before it makes any ``sentences`` row, so it splits inside
+    ``remembering()``. Texts are kept by identity, so memory stays one document
+    per thread outside it, and what the block holds anyway inside it.
     """
+    scope = getattr(_last, "scope", None)
+    if scope is not None:
+        entry = scope.get(id(text))
+        if entry is None:  # the text is held, so its id cannot be reused while the scope lasts
+            entry = scope[id(text)] = (text, {})
+        return entry[1]
     if getattr(_last, "text", None) is not text:
         _last.text, _last.memo = text, {}
     return _last.memo
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Within the block, the splits of every text are kept until it ends (nested
+    blocks share the outer one's)."""
+    outer = getattr(_last, "scope", None)
+    if outer is None:
+        _last.scope = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _last.scope = None

@@ -32,6 +32,7 @@ from kronika.goldpass import GoldPass, vocabulary_of
 from kronika.ingest import Document, SeedError, read_seed, seed_bytes, shown
 from kronika.layers import EnvironmentFailure, LayerCache, Layers, Tools, automatic_layers_later, tools_for
 from kronika.lexicon import entries_digest
+from kronika.sentences import remembering
 from kronika.splits import SPLITS
 from kronika.views import MentionTable, SentenceTable, sentence_spans
 from kronika.write import config_schema, config_table, write_parquet, writer_fingerprint
@@ -288,6 +289,13 @@ def _collect(
     (entity layers, spans, row): by then a served lingua
     (``language_server.LinguaClient``) has answered what it was asked about the
     spans while the shard went on."""
+    with remembering():  # the language layer's sentence splits, looked up again for the rows
+        return _collect_rows(spec, tools, cache, result, which)
+
+
+def _collect_rows(
+    spec: ShardSpec, tools: Tools, cache: LayerCache | None, result: ShardResult, which: Iterable[int]
+) -> dict[str, _SplitRows]:
     rows = {split: _SplitRows() for split in SPLITS}
     begun: list[tuple[int, Callable[[], tuple[dict[str, Any], bool]] | SeedError]] = []
     for i in which:
