@@ -15,6 +15,7 @@ Both are pure functions of the row, so they can never disagree with it:
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import accumulate, chain, islice
 from typing import Any
 
 import pyarrow as pa
@@ -127,32 +128,41 @@ class SentenceTable:
         return len(self.offsets) - 1
 
     def add(self, row: dict[str, Any], sentences: list[tuple[int, int]] | None = None) -> list[dict[str, Any]]:
-        """Append the sentences of one document; return its entities not on token boundaries."""
+        """Append the sentences of one document; return its entities not on token boundaries.
+
+        The document's tokens go in as one run (sentences are ordered and disjoint):
+        column by column for the whole document, not list by list per sentence.
+        """
         text = row["text"]
         sentences = sentence_spans(row) if sentences is None else sentences
         starts = [s for s, _ in sentences]
-        by_sentence: list[list[dict[str, Any]]] = [[] for _ in sentences]
+        by_sentence: dict[int, list[dict[str, Any]]] = {}
         for mention in row["entities"]:
-            by_sentence[_sentence_of(starts, mention["start"])].append(mention)
+            by_sentence.setdefault(_sentence_of(starts, mention["start"]), []).append(mention)
         misaligned: list[dict[str, Any]] = []
-        columns = self.columns
-        for index, ((start, end), tokens) in enumerate(zip(sentences, tokenize_spans(text, sentences))):
-            if by_sentence[index]:
-                tags, missed = spans_to_bio(tokens, by_sentence[index])
+        per_sentence = tokenize_spans(text, sentences)
+        tags = self.tags
+        for index, tokens in enumerate(per_sentence):
+            mentions = by_sentence.get(index)
+            if mentions:
+                names, missed = spans_to_bio(tokens, mentions)
                 misaligned.extend(missed)
-                self.tags.extend([_TAG_ID[tag] for tag in tags])
+                tags.extend([_TAG_ID[tag] for tag in names])
             else:  # most sentences: no mention, all "O"
-                self.tags.extend([_OUTSIDE] * len(tokens))
-            columns["doc_id"].append(row["id"])
-            columns["sentence_index"].append(index)
-            columns["start"].append(start)
-            columns["end"].append(end)
-            columns["language"].append(row["language"])
-            columns["entity_status"].append(row["entity_status"])
-            self.token_text.extend([text[s:e] for s, e in tokens])
-            self.token_start.extend([s for s, _ in tokens])
-            self.token_end.extend([e for _, e in tokens])
-            self.offsets.append(len(self.tags))
+                tags.extend([_OUTSIDE] * len(tokens))
+        tokens = list(chain.from_iterable(per_sentence))
+        n = len(sentences)
+        columns = self.columns
+        columns["doc_id"].extend([row["id"]] * n)
+        columns["sentence_index"].extend(range(n))
+        columns["start"].extend(starts)
+        columns["end"].extend([e for _, e in sentences])
+        columns["language"].extend([row["language"]] * n)
+        columns["entity_status"].extend([row["entity_status"]] * n)
+        self.token_text.extend([text[s:e] for s, e in tokens])
+        self.token_start.extend([s for s, _ in tokens])
+        self.token_end.extend([e for _, e in tokens])
+        self.offsets.extend(islice(accumulate(map(len, per_sentence), initial=self.offsets[-1]), 1, None))
         return misaligned
 
     def to_arrow(self, schema: pa.Schema) -> pa.Table:
