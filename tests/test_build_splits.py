@@ -124,6 +124,9 @@ def test_drop_duplicates_keeps_the_copy_with_a_gold_file(tmp_path: Path) -> None
     _gold(seeds, "c000-copy")
     report = build(seeds, tmp_path / "corpus", jobs=1, progress=False, cache_dir=None, drop_duplicates=True)
     assert [r["reason"] for r in report.skipped] == ["duplicate of c000-copy (--drop-duplicates)"]
+    # every seed given is accounted for: 3 seeds, 2 built, 1 dropped as a copy
+    assert (report.seeds, report.built, report.dropped_copies) == (3, 2, 1)
+    assert report.summary().startswith("built 2 of 3 seeds (1 dropped as copies) into ")
     rows = {r["id"]: r for r in pq.read_table(tmp_path / "corpus" / "documents").to_pylist()}
     assert set(rows) == {"c000-copy", "c001"} and rows["c000-copy"]["entity_status"] == "gold"
     assert validate_path(tmp_path / "corpus") == []

@@ -70,11 +70,12 @@ class BuildReport:
     wall_seconds: float
     articles_per_second: float
     languages: dict[str, int] = field(default_factory=dict)  # documents built per language
+    dropped_copies: int = 0  # --drop-duplicates: seeds left out as copies (among ``seeds``, listed in ``skipped``)
     annotator_seconds: dict[str, float] = field(default_factory=dict)  # summed over workers; cached shards cost none
 
     def summary(self) -> str:
         lines = [
-            f"built {self.built} of {self.seeds} seeds into {self.shards} shard(s) with {self.jobs} job(s), "
+            f"built {self.built} of {self.seeds} seeds{self._dropped()} into {self.shards} shard(s) with {self.jobs} job(s), "
             f"{self.from_cache} from the cache, in {self.wall_seconds:.2f} s ({self.articles_per_second:.1f} articles/s)",
         ]
         if self.languages:
@@ -86,6 +87,9 @@ class BuildReport:
         lines += [f"rejected {r['file']}: {r['reason']}" for r in self.rejected]
         lines += [f"skipped {r['file']}: {r['reason']}" for r in self.skipped]
         return "\n".join(lines)
+
+    def _dropped(self) -> str:
+        return f" ({self.dropped_copies} dropped as copies)" if self.dropped_copies else ""
 
 
 def build(
@@ -179,7 +183,7 @@ def _build(
     built = sum(r.documents for r in results)
     return BuildReport(
         version=__version__,
-        seeds=len(seeds) + len(named),
+        seeds=len(seeds) + len(named) + len(copies),  # every seed given, dropped copies included
         built=built,
         rejected=[{"file": f, "reason": r} for f, r in rejects],
         skipped=[{"file": f, "reason": r} for f, r in skipped],
@@ -190,6 +194,7 @@ def _build(
         wall_seconds=round(wall, 3),
         articles_per_second=round(built / wall, 1) if wall else 0.0,
         languages=_summed([r.language_counts for r in results]),
+        dropped_copies=len(copies),
         annotator_seconds={k: round(v, 2) for k, v in _summed([r.seconds for r in results]).items()},
     )
 
