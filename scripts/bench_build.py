@@ -38,7 +38,6 @@ def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None, s
     """One `kronika build` in a subprocess: wall seconds, peak tree RSS and its report.
     ``src``: run the Kronika of that source folder (a reference checkout) instead."""
     report = out.parent / "report.json"
-    probe = probe_seconds()
     cmd = [sys.executable, "-m", "kronika.cli", "build", "--seeds", str(seeds), "--out", str(out),
            "--jobs", str(jobs), "--quiet", "--report", str(report)]
     cmd += ["--cache", str(cache)] if cache else ["--no-cache"]
@@ -67,22 +66,8 @@ def run_build(seeds: Path, out: Path, jobs: int, *, cache: Path | None = None, s
     idle = _core_seconds(cpu, IDLE) - _core_seconds(cpu_before, IDLE)
     return {
         **json.loads(report.read_text()), "command_seconds": round(wall, 2), "peak_rss_mb": round(peak[0] / 2**20, 1),
-        "busy_core_seconds": round(busy, 2), "idle_core_seconds": round(idle, 2), "probe_seconds": probe,
+        "busy_core_seconds": round(busy, 2), "idle_core_seconds": round(idle, 2),
     }
-
-
-def probe_seconds() -> float:
-    """The machine's speed just before a build: the best of 3 runs of one fixed pure-Python
-    loop, in seconds. This VM's CPU gives the same loop 0.17 s one minute and 0.25 s the
-    next: a slow build beside a slow probe was a slow machine, not slower code."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        total = 0
-        for i in range(1_000_000):
-            total += i * i % 7
-        best = min(best, time.process_time() - started)
-    return round(best, 4)
 
 
 BUSY, IDLE = ("user", "nice", "system", "irq", "softirq"), ("idle", "iowait")  # steal and guest time are neither
@@ -123,7 +108,6 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
     builds: dict[int, list[float]] = {1: [], 2: []}
     busy: dict[int, list[float]] = {1: [], 2: []}
     idle: dict[int, list[float]] = {1: [], 2: []}
-    probes: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(args.repeat):
         for jobs in (1, 2):
             shutil.rmtree(work / f"j{jobs}", ignore_errors=True)
@@ -132,7 +116,6 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
             builds[jobs].append(result["wall_seconds"])
             busy[jobs].append(result["busy_core_seconds"])
             idle[jobs].append(result["idle_core_seconds"])
-            probes[jobs].append(result["probe_seconds"])
     one, two = statistics.median(runs[1]), statistics.median(runs[2])
     # The machine's speed drifts between minutes; a 1-job run and the 2-job run
     # right after it see the same machine, so the speed-up is the median of pairs.
@@ -152,7 +135,6 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
         # what 2 jobs cost beyond 1 (CPU) and leave unused (idle cores): why the speed-up is below 2
         "busy_core_seconds": busy,
         "idle_core_seconds": idle,
-        "probe_seconds": probes,  # the machine's speed before each build (``probe_seconds``)
         "identical_output": _tree(work / "j1" / "corpus") == _tree(work / "j2" / "corpus"),
     }
 
@@ -233,14 +215,11 @@ def compare(args: argparse.Namespace, work: Path) -> dict:
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ours: list[float] = []
     theirs: list[float] = []
-    probes: list[float] = []
     try:
         for _ in range(args.repeat):
             for times, src in ((theirs, reference / "src"), (ours, None)):
                 shutil.rmtree(work / "out", ignore_errors=True)
-                result = run_build(seeds, work / "out" / "corpus", 1, src=src)
-                times.append(result["command_seconds"])
-                probes.append(result["probe_seconds"])
+                times.append(run_build(seeds, work / "out" / "corpus", 1, src=src)["command_seconds"])
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(reference)], check=False)
     pairs = [b / a for a, b in zip(ours, theirs)]
@@ -249,7 +228,6 @@ def compare(args: argparse.Namespace, work: Path) -> dict:
         "articles_per_second": round(n / statistics.median(ours), 1),
         "reference_articles_per_second": round(n / statistics.median(theirs), 1),
         "speedup": round(statistics.median(pairs), 2), "speedup_per_pair": [round(r, 2) for r in pairs],
-        "probe_seconds": probes,  # before each build, reference first in each pair
     }
 
 
