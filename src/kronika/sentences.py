@@ -162,10 +162,10 @@ def _memo_for(text: str) -> dict[tuple[int, int, str], tuple[tuple[int, int], ..
     text split there, else those of the text this thread split last.
 
     The language layer and the ``sentences`` config split the same blocks of a
-    document. One after the other, the second split is then a lookup. A build tags
-    a whole shard before it makes any ``sentences`` row, so it splits inside
-    ``remembering()``. Texts are kept by identity, so memory stays one document
-    per thread outside it, and what the block holds anyway inside it.
+    document; when one follows the other, the second split is a lookup. A build
+    tags a whole shard before it makes any ``sentences`` row, so it splits inside
+    ``remembering()``. Texts are kept by identity: outside the block, memory stays
+    one document per thread; inside, it holds the texts the block holds anyway.
     """
     scope = getattr(_last, "scope", None)
     if scope is not None:
