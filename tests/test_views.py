@@ -186,3 +186,15 @@ def test_views_of_a_document_without_entities() -> None:
     rows, misaligned = sentence_rows(row)
     assert misaligned == 0 and [r["tokens"] for r in rows] == [["Jedno", "zdanie", "."], ["Drugie", "zdanie", "."]]
     assert all(set(r["ner_tags"]) == {0} for r in rows)
+
+
+@pytest.mark.parametrize("sentences", [[(14, 26)], []], ids=["after it", "none"])
+def test_a_mention_before_every_sentence_given_is_reported(sentences: list[tuple[int, int]]) -> None:
+    """A caller's own sentence spans may leave a mention out: it has no tokens to tag,
+    so it comes back as misaligned, never dropped in silence."""
+    text = "Jan Kowalski. Ala ma kota."
+    mention = {"start": 0, "end": 3, "text": "Jan", "label": "PER", "lemma": "Jan", "entity_id": "PER-Jan", "source": "rules_v1", "score": 1.0}
+    row = {"id": "d", "text": text, "language": "pl", "entity_status": "automatic", "entities": [mention], "blocks": []}
+    rows, missed = sentence_rows_with_misaligned(row, sentences)
+    assert [m["text"] for m in missed] == ["Jan"]
+    assert len(rows) == len(sentences) and all(set(r["ner_tags"]) <= {0} for r in rows)

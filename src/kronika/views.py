@@ -137,8 +137,10 @@ class SentenceTable:
         sentences = sentence_spans(row) if sentences is None else sentences
         starts = [s for s, _ in sentences]
         by_sentence: dict[int, list[dict[str, Any]]] = {}
+        outside: list[dict[str, Any]] = []  # before every sentence given: no tokens to tag
         for mention in row["entities"]:
-            by_sentence.setdefault(_sentence_of(starts, mention["start"]), []).append(mention)
+            index = _sentence_of(starts, mention["start"])
+            (by_sentence.setdefault(index, []) if index >= 0 else outside).append(mention)
         misaligned: list[dict[str, Any]] = []
         per_sentence = tokenize_spans(text, sentences)
         tags = self.tags
@@ -150,6 +152,7 @@ class SentenceTable:
                 tags.extend([_TAG_ID[tag] for tag in names])
             else:  # most sentences: no mention, all "O"
                 tags.extend([_OUTSIDE] * len(tokens))
+        misaligned.extend(outside)
         tokens = list(chain.from_iterable(per_sentence))
         n = len(sentences)
         columns = self.columns
