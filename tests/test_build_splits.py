@@ -175,3 +175,19 @@ def test_placement_on_worker_processes_equals_one_process(tmp_path: Path, monkey
     pooled = driver.place(listed, seeds, tmp_path / "out", None, jobs=2)
     assert list(pooled.items()) == list(one.items())
     assert "p901" not in one and one["p900"][1] == one["p003"][1] == "p003"
+
+
+def test_when_nothing_builds_the_message_counts_the_dropped_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kronika.build import BuildError, shard
+    from kronika.ingest import SeedError
+
+    seeds = tmp_path / "seeds"
+    _write(seeds, random.Random(8), "c", 1)
+    (seeds / "c000-copy.txt").write_bytes((seeds / "c000.txt").read_bytes())
+
+    def failing(seed: Path, *args: object) -> None:
+        raise SeedError(seed, "planted failure")
+
+    monkeypatch.setattr(shard, "begin_row", failing)
+    with pytest.raises(BuildError, match=r"none of the 2 seed\(s\) \(1 dropped as copies\) could be built"):
+        build(seeds, tmp_path / "corpus", jobs=1, progress=False, cache_dir=None, keep_going=True, drop_duplicates=True)

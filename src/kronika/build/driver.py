@@ -176,7 +176,8 @@ def _build(
                 raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
             if not any(r.documents for r in results):
                 reasons = "".join(f"\n{file}: {reason}" for file, reason in rejects)
-                raise BuildError(f"none of the {len(seeds) + len(named)} seed(s) could be built{reasons}")
+                dropped = f" ({len(copies)} dropped as copies)" if copies else ""
+                raise BuildError(f"none of the {len(seeds) + len(named) + len(copies)} seed(s){dropped} could be built{reasons}")
             splits = _finish(stage, results, out_dir, rejects, skipped, copies, models, lexicon)
             commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results, cache_dir, drawer))))
     wall = time.perf_counter() - started
