@@ -75,7 +75,7 @@ class BuildReport:
 
     def summary(self) -> str:
         lines = [
-            f"built {self.built} of {self.seeds} seeds{self._dropped()} into {self.shards} shard(s) with {self.jobs} job(s), "
+            f"built {self.built} of {self.seeds} seeds{_dropped_note(self.dropped_copies)} into {self.shards} shard(s) with {self.jobs} job(s), "
             f"{self.from_cache} from the cache, in {self.wall_seconds:.2f} s ({self.articles_per_second:.1f} articles/s)",
         ]
         if self.languages:
@@ -88,8 +88,9 @@ class BuildReport:
         lines += [f"skipped {r['file']}: {r['reason']}" for r in self.skipped]
         return "\n".join(lines)
 
-    def _dropped(self) -> str:
-        return f" ({self.dropped_copies} dropped as copies)" if self.dropped_copies else ""
+
+def _dropped_note(copies: int) -> str:
+    return f" ({copies} dropped as copies)" if copies else ""
 
 
 def build(
@@ -165,6 +166,7 @@ def _build(
         if drop_duplicates:
             seeds, dropped, copies = _drop_copies(seeds, placement, set(golds), broken_gold)
             skipped += dropped
+        given = len(seeds) + len(named) + len(copies)  # every seed given, dropped copies included
         with staging(out_dir) as stage:
             specs = plan(
                 seeds, seeds_dir, stage, shard_size, placement, version=__version__, lexicon=lexicon,
@@ -176,15 +178,14 @@ def _build(
                 raise BuildError("\n".join(f"{file}: {reason}" for file, reason in rejects))
             if not any(r.documents for r in results):
                 reasons = "".join(f"\n{file}: {reason}" for file, reason in rejects)
-                dropped = f" ({len(copies)} dropped as copies)" if copies else ""
-                raise BuildError(f"none of the {len(seeds) + len(named) + len(copies)} seed(s){dropped} could be built{reasons}")
+                raise BuildError(f"none of the {given} seed(s){_dropped_note(len(copies))} could be built{reasons}")
             splits = _finish(stage, results, out_dir, rejects, skipped, copies, models, lexicon)
             commit(stage, out_dir, dict(zip(beside, _dataset_files(stage, card, out_dir, splits, results, cache_dir, drawer))))
     wall = time.perf_counter() - started
     built = sum(r.documents for r in results)
     return BuildReport(
         version=__version__,
-        seeds=len(seeds) + len(named) + len(copies),  # every seed given, dropped copies included
+        seeds=given,
         built=built,
         rejected=[{"file": f, "reason": r} for f, r in rejects],
         skipped=[{"file": f, "reason": r} for f, r in skipped],
